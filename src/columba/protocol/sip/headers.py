@@ -1,0 +1,479 @@
+"""Typed header values and the header-name tables of both spellings.
+
+Each ``parse_*`` function takes a raw header value as stored in :class:`~.message.Header`
+(possibly folded) and returns an immutable typed value, or raises :class:`ParseError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from columba.protocol.errors import ParseError
+from columba.protocol.sip import grammar
+from columba.protocol.sip.uri import Params, SipUri, Uri, parse_uri
+
+# Header names ---------------------------------------------------------------------------------
+
+#: RFC 3261 §7.3.3 compact forms and later registrations (IANA "Header Fields" registry).
+SIP_COMPACT: dict[str, str] = {
+    "a": "accept-contact",
+    "b": "referred-by",
+    "c": "content-type",
+    "d": "request-disposition",
+    "e": "content-encoding",
+    "f": "from",
+    "i": "call-id",
+    "j": "reject-contact",
+    "k": "supported",
+    "l": "content-length",
+    "m": "contact",
+    "n": "identity-info",
+    "o": "event",
+    "r": "refer-to",
+    "s": "subject",
+    "t": "to",
+    "u": "allow-events",
+    "v": "via",
+    "x": "session-expires",
+    "y": "identity",
+}
+
+#: SIP-C header letters and their SIP spelling (fetion-sipc.md §1.4). SIP-C names are
+#: case-sensitive upper case on the wire; headers with no SIP equivalent get an ``X-`` name.
+SIPC_TO_SIP: dict[str, str] = {
+    "F": "From",
+    "T": "To",
+    "I": "Call-ID",
+    "Q": "CSeq",
+    "L": "Content-Length",
+    "N": "Event",
+    "C": "Content-Type",
+    "K": "Supported",
+    "A": "Authorization",
+    "W": "WWW-Authenticate",
+    "X": "Expires",
+    "D": "Date",
+    "XI": "X-Message-ID",
+    "CN": "X-Client-Nonce",
+    "CL": "X-Client",
+    "AK": "X-Auth-Key",
+    "SV": "X-Service",
+    "SO": "X-Source",
+    "RQ": "X-Request-Kind",
+    "AL": "X-Alert",
+}
+SIP_TO_SIPC: dict[str, str] = {v.lower(): k for k, v in SIPC_TO_SIP.items()}
+SIPC_KEYS: dict[str, str] = {k: v.lower() for k, v in SIPC_TO_SIP.items()}
+
+#: Canonical (lower-case, long) names of the headers that may appear at most once.
+SINGLE_VALUED = frozenset(
+    {
+        "call-id",
+        "cseq",
+        "from",
+        "to",
+        "max-forwards",
+        "content-length",
+        "content-type",
+        "expires",
+        "date",
+        "event",
+        "x-message-id",
+    }
+)
+
+
+def canonical_name(name: str, *, sipc: bool) -> str:
+    """The canonical lower-case long name of a header name as spelled on the wire."""
+    if sipc:
+        key = SIPC_KEYS.get(name)
+        if key is not None:
+            return key
+        return name.lower()
+    if len(name) == 1:
+        return SIP_COMPACT.get(name.lower(), name.lower())
+    return name.lower()
+
+
+# Typed values ---------------------------------------------------------------------------------
+
+
+def _param(params: Params, name: str) -> str | None:
+    lname = name.lower()
+    for key, value in params:
+        if key.lower() == lname:
+            return value if value is not None else ""
+    return None
+
+
+def parse_params(text: str, where: str) -> Params:
+    """Parse ``*( SEMI generic-param )`` (RFC 3261 §25.1), the whole of ``text``.
+
+    Raises:
+        ParseError: an empty or malformed parameter (RFC 4475 ``badinv01``).
+    """
+    out: list[tuple[str, str | None]] = []
+    pos = 0
+    n = len(text)
+    match = grammar.param_re.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            if not text[pos:].strip(" \t"):
+                break
+            raise ParseError(f"malformed parameter in {where}: {text[pos:]!r}")
+        out.append((m[1], m[2]))
+        pos = m.end()
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameAddress:
+    """From, To, Contact, Route and Record-Route values: ``"Name" <uri>;param=value``."""
+
+    display_name: str | None = None
+    uri: Uri
+    params: Params = ()
+    #: True when the URI was written inside ``< >`` (name-addr form).
+    is_bracketed: bool = True
+
+    @property
+    def tag(self) -> str | None:
+        """The ``tag`` parameter (From/To dialog identifiers)."""
+        return _param(self.params, "tag")
+
+    def param(self, name: str) -> str | None:
+        """The value of header parameter ``name`` ("" for a flag), or ``None``."""
+        return _param(self.params, name)
+
+    def __str__(self) -> str:
+        head = f"{grammar.quote(self.display_name)} " if self.display_name else ""
+        uri = f"<{self.uri}>" if self.is_bracketed or self.params else str(self.uri)
+        tail = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params)
+        return f"{head}{uri}{tail}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """A Contact value: a name-addr with parameters, or the wildcard ``*``."""
+
+    address: NameAddress | None
+    is_wildcard: bool = False
+
+    @property
+    def expires(self) -> int | None:
+        """The ``expires`` parameter, or ``None``."""
+        if self.address is None:
+            return None
+        value = self.address.param("expires")
+        return None if value is None else int(value)
+
+    @property
+    def q(self) -> float | None:
+        """The ``q`` preference parameter, or ``None``."""
+        if self.address is None:
+            return None
+        value = self.address.param("q")
+        return None if value is None else float(value)
+
+    def __str__(self) -> str:
+        return "*" if self.is_wildcard else str(self.address)
+
+
+class Via(NamedTuple):
+    """One Via value (RFC 3261 §20.42). A tuple for speed: a message may carry many."""
+
+    protocol: str
+    version: str
+    transport: str
+    host: str
+    port: int | None
+    params: Params
+
+    @property
+    def branch(self) -> str | None:
+        """The ``branch`` parameter, the transaction id (RFC 3261 §17.2.3)."""
+        return _param(self.params, "branch")
+
+    @property
+    def sent_by(self) -> str:
+        """``host[:port]`` as used for transaction matching."""
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    def param(self, name: str) -> str | None:
+        """The value of Via parameter ``name`` ("" for a flag), or ``None``."""
+        return _param(self.params, name)
+
+    def __str__(self) -> str:
+        tail = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params)
+        return f"{self.protocol}/{self.version}/{self.transport} {self.sent_by}{tail}"
+
+
+class CSeq(NamedTuple):
+    """A CSeq value: sequence number and method (SIP-C's ``Q: 2 R``)."""
+
+    seq: int
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.method}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaType:
+    """A Content-Type value: ``type/subtype;param=value``."""
+
+    type: str
+    subtype: str
+    params: Params = ()
+
+    @property
+    def mime(self) -> str:
+        """``type/subtype`` in lower case, for comparisons."""
+        return f"{self.type}/{self.subtype}".lower()
+
+    def param(self, name: str) -> str | None:
+        """The value of parameter ``name`` ("" for a flag), or ``None``."""
+        return _param(self.params, name)
+
+    def __str__(self) -> str:
+        tail = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in self.params)
+        return f"{self.type}/{self.subtype}{tail}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Warning_:
+    """One Warning value (RFC 3261 §20.43)."""
+
+    code: int
+    agent: str
+    text: str
+
+
+# Parsers --------------------------------------------------------------------------------------
+
+
+def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAddress:
+    """Parse a From/To/Contact/Route value (one list element).
+
+    Follows RFC 3261 §20.10: an addr-spec outside ``< >`` may not contain ``,``, ``?`` or
+    ``;`` (its parameters belong to the header), an unquoted display name is tokens only, and
+    no white space is allowed inside the brackets (RFC 4475 ``badaspec``, ``baddn``,
+    ``regbadct``, ``quotbal``).
+    """
+    text = grammar.normalize(value)
+    display: str | None = None
+    if text.startswith('"'):
+        m = grammar.quoted_string_re.match(text)
+        if m is None:
+            raise ParseError(f"unterminated quoted display name in {where}")
+        display = grammar.unquote(m.group())
+        rest = text[m.end() :].lstrip(" \t")
+        if not rest.startswith("<"):
+            raise ParseError(f"display name without <uri> in {where}")
+    else:
+        lt = text.find("<")
+        if lt >= 0:
+            name = text[:lt].strip(" \t")
+            if name:
+                for word in name.split():
+                    if not grammar.token_full.match(word):
+                        raise ParseError(f"display name {name!r} must be quoted in {where}")
+                display = name
+            rest = text[lt:]
+        else:
+            rest = ""
+    if rest:
+        gt = rest.find(">")
+        if gt < 0:
+            raise ParseError(f"missing '>' in {where}")
+        inner = rest[1:gt]
+        if inner != inner.strip(" \t") or not inner:
+            raise ParseError(f"white space inside <...> in {where}")
+        uri = parse_uri(inner, allow_bare=sipc)
+        params = parse_params(rest[gt + 1 :], where)
+        return NameAddress(display_name=display, uri=uri, params=params, is_bracketed=True)
+    if sipc:
+        # SIP-C writes user URIs bare with their routing parameter (``sip:…@fetion.com.cn;p=3421``):
+        # the parameters belong to the URI (fetion-sipc.md §2.2).
+        return NameAddress(uri=parse_uri(text, allow_bare=True), is_bracketed=False)
+    semi = text.find(";")
+    spec = text if semi < 0 else text[:semi].rstrip(" \t")
+    if "?" in spec or "," in spec or " " in spec or "\t" in spec:
+        raise ParseError(f"URI with '?', ',' or spaces must be enclosed in <> in {where}")
+    uri = parse_uri(spec, allow_bare=sipc)
+    params = parse_params(text[semi:], where) if semi >= 0 else ()
+    return NameAddress(display_name=None, uri=uri, params=params, is_bracketed=False)
+
+
+def parse_contacts(value: str, *, sipc: bool = False) -> list[Contact]:
+    """Parse a Contact header value: ``*`` or a comma-separated list."""
+    text = grammar.normalize(value)
+    if text == "*":
+        return [Contact(address=None, is_wildcard=True)]
+    out = []
+    for part in grammar.split_list(text):
+        address = parse_name_address(part, where="Contact", sipc=sipc)
+        expires = address.param("expires")
+        if expires is not None:
+            _check_uint32(expires, "Contact expires")
+        out.append(Contact(address=address))
+    return out
+
+
+def parse_vias(value: str) -> list[Via]:
+    """Parse a Via header value, which may hold several comma-separated vias."""
+    text = grammar.normalize(value)
+    out = []
+    for part in grammar.split_list(text) if "," in text else (text,):
+        m = grammar.via_re.match(part)
+        if m is None:
+            raise ParseError(f"malformed Via {part.strip()!r}")
+        port = m[5]
+        if port is not None and int(port) > 65535:
+            raise ParseError("Via port out of range")
+        params = parse_params(part[m.end() :], "Via")
+        out.append(Via(m[1], m[2], m[3], m[4], int(port) if port is not None else None, params))
+    return out
+
+
+def parse_cseq(value: str) -> CSeq:
+    """Parse ``CSeq``/``Q``: a 32-bit sequence number and a method (RFC 3261 §20.16)."""
+    m = grammar.cseq_re.match(grammar.normalize(value))
+    if m is None:
+        raise ParseError(f"malformed CSeq {value!r}")
+    seq = int(m[1])
+    if seq > grammar.MAX_UINT32:
+        raise ParseError("CSeq number exceeds 2**32-1")
+    return CSeq(seq, m[2])
+
+
+def _check_uint32(text: str, what: str) -> int:
+    if not grammar.digits_full.match(text):
+        raise ParseError(f"{what} is not a number: {text!r}")
+    number = int(text)
+    if number > grammar.MAX_UINT32:
+        raise ParseError(f"{what} exceeds 2**32-1")
+    return number
+
+
+def parse_uint32(value: str, what: str) -> int:
+    """Parse a delta-seconds style scalar (Expires, Retry-After, Content-Length)."""
+    return _check_uint32(grammar.normalize(value), what)
+
+
+def parse_max_forwards(value: str) -> int:
+    """Parse Max-Forwards: an integer 0–255 (RFC 3261 §20.22, RFC 4475 ``scalar02``)."""
+    text = grammar.normalize(value)
+    if not grammar.digits_full.match(text) or int(text) > 255:
+        raise ParseError(f"Max-Forwards must be 0-255, got {text!r}")
+    return int(text)
+
+
+def parse_call_id(value: str) -> str:
+    """Parse Call-ID: ``word [ "@" word ]``. SIP-C uses decimal integers, maybe negative."""
+    text = grammar.normalize(value)
+    if not grammar.word_full.match(text):
+        raise ParseError(f"malformed Call-ID {text!r}")
+    return text
+
+
+def parse_media_type(value: str) -> MediaType:
+    """Parse Content-Type."""
+    text = grammar.normalize(value)
+    m = grammar.media_type_re.match(text)
+    if m is None:
+        raise ParseError(f"malformed Content-Type {text!r}")
+    return MediaType(type=m[1], subtype=m[2], params=parse_params(text[m.end() :], "media type"))
+
+
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def parse_date(value: str) -> dt.datetime:
+    """Parse Date (SIP-C ``D``): an RFC 1123 date that must be in GMT (RFC 4475 ``baddate``)."""
+    text = grammar.normalize(value)
+    m = grammar.date_re.match(text)
+    if m is None:
+        raise ParseError(f"malformed Date {text!r} (RFC 1123, GMT)")
+    try:
+        return dt.datetime(
+            int(m[4]), _MONTHS[m[3]], int(m[2]), int(m[5]), int(m[6]), int(m[7]), tzinfo=dt.UTC
+        )
+    except ValueError:
+        raise ParseError(f"impossible Date {text!r}") from None
+
+
+def parse_tokens(value: str, what: str) -> list[str]:
+    """Parse a comma-separated list of option tags (Require, Proxy-Require, Supported)."""
+    text = grammar.normalize(value)
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        tag = part.strip(" \t")
+        if not grammar.token_full.match(tag):
+            raise ParseError(f"malformed {what} value {tag!r}")
+        out.append(tag)
+    return out
+
+
+def parse_event(value: str) -> str:
+    """Parse Event (SIP ``o``, SIP-C ``N``): the event type without parameters."""
+    text = grammar.normalize(value)
+    name, _, params = text.partition(";")
+    name = name.strip(" \t")
+    if not grammar.token_full.match(name):
+        raise ParseError(f"malformed Event {text!r}")
+    if params:
+        parse_params(";" + params, "Event")
+    return name
+
+
+def parse_retry_after(value: str) -> int:
+    """Parse Retry-After: delta-seconds, an optional comment and parameters."""
+    text = grammar.normalize(value)
+    number = text.split("(", 1)[0].split(";", 1)[0].strip(" \t")
+    return _check_uint32(number, "Retry-After")
+
+
+def parse_warnings(value: str) -> list[Warning_]:
+    """Parse Warning: ``warn-code SP warn-agent SP warn-text`` (a 3-digit code)."""
+    out = []
+    for part in grammar.split_list(grammar.normalize(value)):
+        m = grammar.warning_re.match(part)
+        if m is None:
+            raise ParseError(f"malformed Warning {part.strip()!r}")
+        out.append(Warning_(code=int(m[1]), agent=m[2], text=grammar.unquote(m[3])))
+    return out
+
+
+def parse_routes(value: str) -> list[NameAddress]:
+    """Parse Route / Record-Route: name-addrs only (the URI must be in ``< >``)."""
+    out = []
+    for part in grammar.split_list(grammar.normalize(value)):
+        address = parse_name_address(part, where="Route")
+        if not address.is_bracketed:
+            raise ParseError("Route and Record-Route values must be enclosed in <>")
+        out.append(address)
+    return out
+
+
+def parse_accept(value: str) -> list[MediaType]:
+    """Parse Accept: a possibly empty list of media ranges."""
+    text = grammar.normalize(value)
+    if not text:
+        return []
+    return [parse_media_type(part) for part in grammar.split_list(text)]
+
+
+def is_sip_uri(uri: Uri) -> bool:
+    """True for ``sip:``/``sips:`` URIs."""
+    return isinstance(uri, SipUri)
