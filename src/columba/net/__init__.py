@@ -1,0 +1,1 @@
+"""Network edges: listeners, connections (links) and their read loops. No protocol rules."""

@@ -1,0 +1,164 @@
+"""A link: one connection (or one UDP peer) that messages are sent on and answered over.
+
+The base class implements ``DeviceLink`` for every transport: ``send`` serializes and writes;
+``request`` writes a request and waits for the response matched by (Call-ID, CSeq, method).
+Over UDP, requests are retransmitted on RFC 3261 Timer E (``transaction.ClientTransaction``)
+until answered or Timer F fires. Each link owns a task group for the tasks that live as long
+as it does (device outboxes), so closing the link cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from columba.protocol.errors import ParseError
+from columba.protocol.sip import headers as h
+from columba.protocol.sip.message import Message, Request, Response
+from columba.protocol.sip.serializer import ensure_content_length, serialize
+from columba.protocol.sip.transaction import (
+    ClientTransaction,
+    Deliver,
+    TimedOut,
+    Transmit,
+    TransportFailed,
+)
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, int, str]
+
+
+def _key(message: Message) -> Key | None:
+    call_id = message.get("call-id")
+    cseq_raw = message.get("cseq")
+    if call_id is None or cseq_raw is None:
+        return None
+    try:
+        cseq = h.parse_cseq(cseq_raw)
+    except ParseError:
+        return None
+    return (call_id, cseq.seq, cseq.method)
+
+
+class Link:
+    """Base of every transport's connection object."""
+
+    transport = "tcp"
+    is_reliable = True
+
+    def __init__(self, *, local_host: str, peer: str) -> None:
+        self.local_host = local_host
+        self.peer = peer
+        self._pending: dict[Key, asyncio.Future[Response]] = {}
+        self._closed = False
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Server-side state attached by the IM server (bindings on this link).
+        self.bindings: list[Any] = []
+        self.requests_this_second = 0
+        self.second = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        """False once closed or lost."""
+        return not self._closed
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def send(self, message: Message) -> None:
+        """Serialize and write a message (a response, or a request that needs no answer)."""
+        if self._closed:
+            return
+        self._write(serialize(ensure_content_length(message) if self.is_reliable else message))
+
+    async def request(self, request: Request, *, within: float) -> Response | None:
+        """Send a request and wait for its final response (None on timeout or lost link).
+
+        The request is written before this coroutine first yields, so requests started in
+        order go out in order.
+        """
+        key = _key(request)
+        if key is None or self._closed:
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+        self._pending[key] = future
+        try:
+            if self.is_reliable:
+                self.send(request)
+                return await asyncio.wait_for(future, within)
+            return await self._request_unreliable(request, future, within)
+        except (TimeoutError, ConnectionError):
+            return None
+        finally:
+            self._pending.pop(key, None)
+
+    async def _request_unreliable(
+        self, request: Request, future: asyncio.Future[Response], within: float
+    ) -> Response | None:
+        loop = asyncio.get_running_loop()
+        transaction: ClientTransaction[Request, Response] = ClientTransaction(
+            request, reliable=False, now=loop.time()
+        )
+        actions = transaction.start(loop.time())
+        deadline = loop.time() + within
+        while True:
+            for action in actions:
+                if isinstance(action, Transmit):
+                    self.send(action.message)
+                elif isinstance(action, Deliver) and action.status >= 200:
+                    return action.response
+                elif isinstance(action, TimedOut | TransportFailed):
+                    return None
+            timer = transaction.get_timer()
+            wait = min(timer if timer is not None else deadline, deadline) - loop.time()
+            if wait <= 0 and loop.time() >= deadline:
+                return None
+            try:
+                response = await asyncio.wait_for(asyncio.shield(future), max(wait, 0))
+            except TimeoutError:
+                actions = transaction.handle_timer(loop.time())
+                continue
+            actions = transaction.receive_response(response.status, response, loop.time())
+
+    def on_response(self, response: Response) -> bool:
+        """Route a response to the request waiting for it; False if nobody waits."""
+        key = _key(response)
+        future = self._pending.get(key) if key is not None else None
+        if future is None or future.done():
+            return False
+        if response.status >= 200:
+            future.set_result(response)
+        return True
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a task owned by this link (cancelled when the link closes)."""
+        if self._group is None or self._closed:
+            coro.close()
+            return
+        task = self._group.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Close the link; waiting requests get None."""
+        if self._closed:
+            return
+        self._closed = True
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("link closed"))
+        for task in list(self._tasks):
+            task.cancel()
+        self._close_transport()
+
+    def _close_transport(self) -> None:
+        pass

@@ -1,0 +1,202 @@
+"""``columba serve``: one process running every role on the configured listeners.
+
+Resources: the store is opened first and closed last; every listener and background task is
+owned by one task group, so an error in any of them stops the node, and a shutdown signal
+(SIGINT/SIGTERM) cancels them all and closes connections before the store. Bound addresses are
+printed at start-up, one ``listening <name> <address>`` line each (port 0 picks a free one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from aiohttp import web
+
+from columba.config import Config
+from columba.core.accounts import PasswordPolicy
+from columba.core.delivery import DeliveryConfig
+from columba.core.login import LoginPolicy
+from columba.metrics import Metrics
+from columba.net.stream import StreamLink
+from columba.net.udp import UdpEndpoint
+from columba.protocol.sip.parser import ParseLimits
+from columba.servers.im.server import ImConfig, ImServer
+from columba.servers.web import make_app
+from columba.storage import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+def im_config(config: Config) -> ImConfig:
+    """The IM server's part of the configuration."""
+    return ImConfig(
+        domain=config.server.domain,
+        realm=config.server.realm,
+        multi_device=str(config.login.multi_device),
+        register_expires=config.login.register_expires,
+        min_expires=config.login.min_expires,
+        max_expires=config.login.max_expires,
+        max_message_chars=config.limits.max_message_chars,
+        requests_per_second=config.limits.requests_per_second,
+        delivery=DeliveryConfig(
+            ack_timeout=config.delivery.ack_timeout,
+            window=config.delivery.window,
+            retry_base=config.delivery.retry_base,
+            retry_max=config.delivery.retry_max,
+        ),
+        login=LoginPolicy(
+            failure_delay_base=config.login.failure_delay_base,
+            failure_delay_max=config.login.failure_delay_max,
+            failures_before_lockout=config.login.failures_before_lockout,
+            lockout_seconds=config.login.lockout_seconds,
+        ),
+        passwords=PasswordPolicy(min_length=config.accounts.password_min_length),
+    )
+
+
+def limits(config: Config) -> ParseLimits:
+    """Parser limits from ``[limits]``."""
+    return ParseLimits(
+        max_header_bytes=config.limits.max_header_bytes,
+        max_headers=config.limits.max_headers,
+        max_body_bytes=config.limits.max_body_bytes,
+    )
+
+
+class Node:
+    """Every role of one Columba process, and the listeners in front of them."""
+
+    def __init__(self, config: Config, store: Store, *, out: TextIO = sys.stdout) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = Metrics()
+        self.im = ImServer(store=store, config=im_config(config), metrics=self.metrics)
+        self.limits = limits(config)
+        self.addresses: dict[str, str] = {}
+        self._out = out
+        self._connections = 0
+
+    def _announce(self, name: str, address: str) -> None:
+        self.addresses[name] = address
+        print(f"listening {name} {address}", file=self._out, flush=True)
+
+    async def _on_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str
+    ) -> None:
+        if self._connections >= self.config.limits.max_connections:
+            writer.close()
+            return
+        self._connections += 1
+        self.metrics.connection_opened(transport)
+        link = StreamLink(reader, writer, transport=transport, limits=self.limits)
+        try:
+            await link.run(self.im.handle, self.im.bad_message, self.im.link_closed)
+        finally:
+            self._connections -= 1
+            self.metrics.connection_closed(transport)
+
+    def _acceptor(
+        self, transport: str
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self._on_stream(reader, writer, transport)
+
+        return accept
+
+    async def run(self, *, ready: Callable[[], None] | None = None) -> None:
+        """Start every listener and run until cancelled."""
+        listen = self.config.listen
+        servers: list[asyncio.base_events.Server] = []
+        runner: web.AppRunner | None = None
+        udp_transport: asyncio.DatagramTransport | None = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                if listen.sip_udp is not None:
+                    endpoint = UdpEndpoint(
+                        handle=self.im.handle, bad=self.im.bad_message, limits=self.limits
+                    )
+                    loop = asyncio.get_running_loop()
+                    udp_transport, _ = await loop.create_datagram_endpoint(
+                        lambda: endpoint, local_addr=(listen.sip_udp.host, listen.sip_udp.port)
+                    )
+                    group.create_task(endpoint.run())
+                    self._announce("sip-udp", endpoint.local_host)
+                for name, address, transport, context in (
+                    ("sip-tcp", listen.sip_tcp, "tcp", None),
+                    ("sipc-tcp", listen.sipc_tcp, "tcp", None),
+                    ("sip-tls", listen.sip_tls, "tls", self._tls_context()),
+                ):
+                    if address is None:
+                        continue
+                    server = await asyncio.start_server(
+                        self._acceptor(transport),
+                        address.host,
+                        address.port,
+                        ssl=context,
+                    )
+                    servers.append(server)
+                    sock = server.sockets[0].getsockname()
+                    self._announce(name, _hostport(sock))
+                if listen.http is not None:
+                    app = make_app(self)
+                    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+                    await runner.setup()
+                    site = web.TCPSite(runner, listen.http.host, listen.http.port)
+                    await site.start()
+                    server_obj = site._server
+                    assert server_obj is not None
+                    sockets = getattr(server_obj, "sockets", [])
+                    self._announce("http", "http://" + _hostport(sockets[0].getsockname()))
+                group.create_task(self.im.expire_bindings())
+                print("columba ready", file=self._out, flush=True)
+                if ready is not None:
+                    ready()
+        finally:
+            for server in servers:
+                server.close()
+            if udp_transport is not None:
+                udp_transport.close()
+            if runner is not None:
+                await runner.cleanup()
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if self.config.listen.sip_tls is None:
+            return None
+        tls = self.config.tls
+        assert tls.cert_file is not None
+        assert tls.key_file is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        return context
+
+
+def _hostport(sock: object) -> str:
+    if isinstance(sock, tuple):
+        host, port = sock[0], sock[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(sock)
+
+
+async def serve(config: Config, *, out: TextIO = sys.stdout) -> None:
+    """Open the store and run the node until SIGINT/SIGTERM."""
+    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    store = await open_store(config.storage.url)
+    async with store:
+        node = Node(config, store, out=out)
+        task = asyncio.create_task(node.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.info("shutting down")
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
