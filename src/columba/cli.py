@@ -14,13 +14,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from columba import __version__, cli_sip
+from columba import __version__, cli_chat, cli_config, cli_serve, cli_sip, cli_user
 
 #: A command module's entry point: add a subparser to the ``columba`` parser.
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 #: Every top-level command, in the order ``columba --help`` lists them.
-COMMANDS: tuple[Register, ...] = (cli_sip.register,)
+COMMANDS: tuple[Register, ...] = (
+    cli_serve.register,
+    cli_user.register,
+    cli_chat.register,
+    cli_sip.register,
+    cli_config.register,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -164,14 +164,20 @@ class SipClient(BaseClient):
         )
 
     async def unregister(self) -> None:
-        await self.ask(
-            self._request(
+        """Remove this device's registration (``Expires: 0``)."""
+        call_id = self.new_call_id()
+        response = await self._ask_authenticated(
+            lambda extra: self._request(
                 "REGISTER",
                 f"sip:{self.domain}",
                 ("Expires", "0"),
+                *extra,
+                call_id=call_id,
                 to=f"sip:{self.user}@{self.domain}",
             )
         )
+        if response.status != 200:
+            raise ClientError(f"unregister: {response.status}", status=response.status)
 
     async def on_request(self, request: Request) -> None:
         if request.method == "MESSAGE":

@@ -30,6 +30,8 @@ class LoginPolicy:
     failures_before_lockout: int = 10
     lockout_seconds: float = 300.0
     nonce_lifetime: float = 300.0
+    #: Digest challenges offered, most preferred first (RFC 8760 §2.4).
+    digest_algorithms: tuple[str, ...] = ("MD5", "SHA-256")
 
 
 class FailureTracker:
@@ -78,11 +80,22 @@ class LoginService:
     # -- SIP Digest (RFC 7616, RFC 8760) ---------------------------------------------------------
 
     def digest_challenges(self, now: float, *, stale: bool = False) -> tuple[AuthParams, ...]:
-        """``WWW-Authenticate`` values: SHA-256 first, then MD5."""
-        return digest.make_challenges(realm=self.realm, nonce=self._nonces.issue(now), stale=stale)
+        """``WWW-Authenticate`` values, in the configured order of preference."""
+        return digest.make_challenges(
+            realm=self.realm,
+            nonce=self._nonces.issue(now),
+            stale=stale,
+            algorithms=tuple(digest.Algorithm(a) for a in self.policy.digest_algorithms),
+        )
 
     async def verify_digest(
-        self, account: Account, credentials: AuthParams, *, method: str, now: float
+        self,
+        account: Account,
+        credentials: AuthParams,
+        *,
+        method: str,
+        now: float,
+        request_uri: str | None = None,
     ) -> digest.NonceStatus | bool:
         """Check Digest credentials: True, False, or ``NonceStatus.STALE`` (re-challenge)."""
         nonce = credentials.get("nonce") or ""
@@ -97,6 +110,8 @@ class LoginService:
             return False
         if credentials.get("realm") != self.realm or credentials.get("username") != account.sid:
             return False
+        if request_uri is not None and credentials.get("uri") != request_uri:
+            return False  # RFC 7616 §3.4.6: the digest must be for this request's URI
         if not digest.verify(credentials, method=method, ha1=ha1, realm=self.realm):
             return False
         if status is digest.NonceStatus.STALE:

@@ -124,6 +124,14 @@ class PresenceService:
         subs = self._sip_subs.get(presentity_id, [])
         subs[:] = [s for s in subs if s.call_id != call_id]
 
+    def find_sip_subscription(self, call_id: str, local_tag: str) -> SipSubscription | None:
+        """The subscription of a dialog (Call-ID and our tag), if it still exists."""
+        for subs in self._sip_subs.values():
+            for sub in subs:
+                if sub.call_id == call_id and sub.local_tag == local_tag:
+                    return sub
+        return None
+
     def drop_watcher(self, binding: Binding) -> None:
         """Forget every subscription a device made (it logged out or its link died)."""
         for subs in self._sip_subs.values():
@@ -161,7 +169,7 @@ class PresenceService:
         """Send one NOTIFY with the presentity's PIDF (or a pending state with no body)."""
         import time
 
-        remaining = max(0, int(sub.expires_at - time.monotonic()))
+        remaining = max(0, round(sub.expires_at - time.monotonic()))
         state = f"active;expires={remaining}" if active else f"pending;expires={remaining}"
         if remaining == 0:
             state = "terminated;reason=timeout"
@@ -178,6 +186,7 @@ class PresenceService:
             Header("To", f"<{sub.remote_uri}>;tag={sub.remote_tag}"),
             Header("Call-ID", sub.call_id),
             Header("CSeq", f"{sub.cseq} NOTIFY"),
+            Header("Contact", f"<sip:{sub.watcher.link.local_host}>"),
             Header("Event", "presence"),
             Header("Subscription-State", state),
         ]

@@ -16,6 +16,7 @@ from columba.net.link import Link
 from columba.net.stream import BadHandler, Handler, _hostport
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.framing import parse_datagram
+from columba.protocol.sip.headers import parse_vias
 from columba.protocol.sip.message import Message, Request, Response
 from columba.protocol.sip.parser import ParseLimits
 
@@ -36,7 +37,10 @@ class UdpLink(Link):
         self._endpoint = endpoint
         self._addr = addr
         self.last_seen = time.monotonic()
+        #: Answers already sent (b"" while the request is still being handled), by request.
         self.answers: dict[tuple[str, str], tuple[float, bytes]] = {}
+        self.queue: asyncio.Queue[Request] = asyncio.Queue(maxsize=1000)
+        self.worker: asyncio.Task[None] | None = None
 
     def _write(self, data: bytes) -> None:
         self._endpoint.sendto(data, self._addr)
@@ -58,6 +62,29 @@ class UdpLink(Link):
         self._endpoint.forget(self._addr)
 
 
+def _stamp_via(request: Request, addr: tuple[str, int]) -> Request:
+    """Fill in ``rport`` and ``received`` on the top Via (RFC 3581 §4, RFC 3261 §18.2.1)."""
+    for index, header in enumerate(request.headers):
+        if header.name.lower() not in ("via", "v"):
+            continue
+        first, comma, rest = header.value.partition(",")
+        try:
+            via = parse_vias(first)[0]
+        except ParseError:
+            return request
+        params = dict(via.params)
+        if "rport" not in params and via.host == addr[0]:
+            return request
+        params["received"] = addr[0]
+        if "rport" in params:
+            params["rport"] = str(addr[1])
+        stamped = str(via._replace(params=tuple(params.items()))) + comma + rest
+        headers = list(request.headers)
+        headers[index] = header._replace(value=stamped)
+        return request.with_headers(tuple(headers))
+    return request
+
+
 def _answer_key(message: Message) -> tuple[str, str] | None:
     vias = message.get_all("via")
     cseq = message.get("cseq")
@@ -74,7 +101,6 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         self._bad = bad
         self._limits = limits
         self._links: dict[tuple[str, int], UdpLink] = {}
-        self._queue: asyncio.Queue[tuple[Request, UdpLink]] = asyncio.Queue(maxsize=10000)
         self._transport: asyncio.DatagramTransport | None = None
         self.local_host = ""
         self.group: asyncio.TaskGroup | None = None
@@ -111,29 +137,45 @@ class UdpEndpoint(asyncio.DatagramProtocol):
         if isinstance(message, Response):
             link.on_response(message)
             return
+        message = _stamp_via(message, addr)
         key = _answer_key(message)
-        cached = link.answers.get(key) if key is not None else None
-        if cached is not None:
-            link._write(cached[1])  # a retransmission: same answer, handler not run again
-            return
+        if key is not None:
+            cached = link.answers.get(key)
+            if cached is not None:
+                # A retransmission (RFC 3261 §17.2.2): repeat the answer, or absorb it while
+                # the first copy is still being handled. The handler never runs twice.
+                if cached[1]:
+                    link._write(cached[1])
+                return
+            link.answers[key] = (time.monotonic(), b"")
         try:
-            self._queue.put_nowait((message, link))
+            link.queue.put_nowait(message)
         except asyncio.QueueFull:
-            log.warning("udp queue full, dropping request", extra={"kv": {"peer": link.peer}})
+            log.warning("udp peer queue full, dropping request", extra={"kv": {"peer": link.peer}})
+            return
+        if (link.worker is None or link.worker.done()) and self.group is not None:
+            link.worker = self.group.create_task(self._work(link))
+
+    async def _work(self, link: UdpLink) -> None:
+        """Handle one peer's requests in order; one slow peer never holds up the others."""
+        while True:
+            try:
+                async with asyncio.timeout(30):
+                    request = await link.queue.get()
+            except TimeoutError:
+                return
+            try:
+                await self._handle(request, link)
+            except Exception:
+                log.exception("udp request failed")
 
     async def run(self) -> None:
-        """Handle queued requests in order, and expire the answer cache."""
+        """Own the peers' workers, and expire the answer cache."""
         async with asyncio.TaskGroup() as group:
             self.group = group
             for link in self._links.values():
                 link._group = group
-            group.create_task(self._sweep())
-            while True:
-                request, link = await self._queue.get()
-                try:
-                    await self._handle(request, link)
-                except Exception:
-                    log.exception("udp request failed")
+            await self._sweep()
 
     async def _sweep(self) -> None:
         while True:

@@ -55,6 +55,9 @@ def im_config(config: Config) -> ImConfig:
             failure_delay_max=config.login.failure_delay_max,
             failures_before_lockout=config.login.failures_before_lockout,
             lockout_seconds=config.login.lockout_seconds,
+            digest_algorithms=tuple(
+                name.strip() for name in config.login.digest_algorithms.split(",")
+            ),
         ),
         passwords=PasswordPolicy(min_length=config.accounts.password_min_length),
     )
@@ -81,6 +84,8 @@ class Node:
         self.addresses: dict[str, str] = {}
         self._out = out
         self._connections = 0
+        self._links: set[StreamLink] = set()
+        self._handlers: set[asyncio.Task[object]] = set()
 
     def _announce(self, name: str, address: str) -> None:
         self.addresses[name] = address
@@ -95,9 +100,15 @@ class Node:
         self._connections += 1
         self.metrics.connection_opened(transport)
         link = StreamLink(reader, writer, transport=transport, limits=self.limits)
+        task = asyncio.current_task()
+        assert task is not None
+        self._links.add(link)
+        self._handlers.add(task)
         try:
             await link.run(self.im.handle, self.im.bad_message, self.im.link_closed)
         finally:
+            self._links.discard(link)
+            self._handlers.discard(task)
             self._connections -= 1
             self.metrics.connection_closed(transport)
 
@@ -160,6 +171,12 @@ class Node:
         finally:
             for server in servers:
                 server.close()
+            # Close every connection and let its handler finish (devices go offline) while
+            # the store is still open.
+            for link in list(self._links):
+                link.close()
+            if self._handlers:
+                await asyncio.wait(set(self._handlers), timeout=5)
             if udp_transport is not None:
                 udp_transport.close()
             if runner is not None:

@@ -7,6 +7,7 @@ when it is accepted, the watcher gets an ``active`` NOTIFY with PIDF.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -15,17 +16,18 @@ from columba.core import outbound
 from columba.core.presence import FROM_ACTIVITY, SipSubscription, State, sipc_presence_body
 from columba.net.link import Link
 from columba.protocol.errors import ParseError
+from columba.protocol.sip import semantic
 from columba.protocol.sip.message import Request
 from columba.servers.im.messaging import _sip_sender
 from columba.servers.im.register import uri_identity
 from columba.servers.im.server import ImServer
-from columba.storage import ContactState, NotFound
+from columba.storage import Conflict, ContactState, NotFound
 
 DEFAULT_SUBSCRIBE_EXPIRES = 3600
 
 
 async def sip_subscribe(server: ImServer, request: Request, link: Link) -> None:
-    """RFC 3856 presence subscription."""
+    """RFC 3856 presence subscription: a new one, or a refresh or end inside its dialog."""
     if request.event != "presence":
         server.reply(link, request, 489, headers=[("Allow-Events", "presence")])
         return
@@ -36,55 +38,74 @@ async def sip_subscribe(server: ImServer, request: Request, link: Link) -> None:
     if binding is None or binding.user_id != watcher.user_id:
         server.reply(link, request, 403, "Register this device first")
         return
+    from_ = request.from_
+    call_id = request.call_id
+    if from_ is None or call_id is None:
+        server.reply(link, request, 400, "From and Call-ID required")
+        return
+    expires = request.expires
+    expires = DEFAULT_SUBSCRIBE_EXPIRES if expires is None else min(expires, 86400)
+    to_tag = request.to.tag if request.to is not None else None
+    if to_tag:
+        await _in_dialog(server, request, link, call_id, to_tag, expires)
+        return
     identity = uri_identity(request.request_uri)
     presentity = await server.account_for(identity) if identity else None
     if presentity is None:
         server.reply(link, request, 404, "No such user")
         return
-    expires = request.expires
-    expires = DEFAULT_SUBSCRIBE_EXPIRES if expires is None else min(expires, 86400)
-    from_ = request.from_
-    assert from_ is not None
-    assert request.call_id is not None
-    local_tag = secrets.token_hex(5)
-    if expires == 0:
-        server.presence.remove_sip_subscription(presentity.user_id, request.call_id)
-        server.reply(link, request, 200, headers=[("Expires", "0")])
-        return
     allowed = await server.presence.may_see(watcher.user_id, presentity.user_id)
     if not allowed:
-        try:
+        with contextlib.suppress(NotFound, Conflict):  # blocked: the watcher stays pending
             await server.store.request_contact(watcher.user_id, presentity.user_id)
-        except NotFound:
-            pass
-        except Exception:  # Conflict: blocked; the watcher just stays pending
-            pass
         from columba.servers.im.contacts import tell_request
 
         await tell_request(server, requester=watcher, target=presentity)
         allowed = await server.presence.may_see(watcher.user_id, presentity.user_id)
-    to_tag = request.to.tag if request.to is not None and request.to.tag else local_tag
-    response = 200 if allowed else 202
-    from columba.protocol.sip import semantic
-
-    reply = semantic.make_response(
-        request,
-        response,
-        to_tag=to_tag,
-        extra=[("Expires", str(expires)), ("Contact", f"<sip:{link.local_host}>")],
+    local_tag = secrets.token_hex(5)
+    link.send(
+        semantic.make_response(
+            request,
+            200 if allowed else 202,
+            to_tag=local_tag,
+            extra=[("Expires", str(expires)), ("Contact", f"<sip:{link.local_host}>")],
+        )
     )
-    link.send(reply)
     sub = SipSubscription(
         watcher=binding,
         presentity_id=presentity.user_id,
         presentity_sid=presentity.sid,
-        call_id=request.call_id,
-        local_tag=to_tag,
+        call_id=call_id,
+        local_tag=local_tag,
         remote_tag=from_.tag or "",
         remote_uri=str(from_.uri),
         expires_at=time.monotonic() + expires,
     )
-    server.presence.add_sip_subscription(sub)
+    if expires:
+        server.presence.add_sip_subscription(sub)
+    await server.presence.notify_sip(sub, presentity, active=allowed)
+
+
+async def _in_dialog(
+    server: ImServer, request: Request, link: Link, call_id: str, to_tag: str, expires: int
+) -> None:
+    """Refresh (RFC 6665 §4.1.2.2) or end (§4.1.2.3) an existing subscription."""
+    sub = server.presence.find_sip_subscription(call_id, to_tag)
+    if sub is None:
+        server.reply(link, request, 481, "Subscription does not exist")
+        return
+    presentity = await server.store.account(sub.presentity_id)
+    sub.expires_at = time.monotonic() + expires
+    link.send(
+        semantic.make_response(
+            request,
+            200,
+            extra=[("Expires", str(expires)), ("Contact", f"<sip:{link.local_host}>")],
+        )
+    )
+    allowed = await server.presence.may_see(sub.watcher.user_id, sub.presentity_id)
+    if expires == 0:
+        server.presence.remove_sip_subscription(sub.presentity_id, call_id)
     await server.presence.notify_sip(sub, presentity, active=allowed)
 
 

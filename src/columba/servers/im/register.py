@@ -65,7 +65,9 @@ async def authenticate(
     if credentials is None:
         await challenge(server, request, link, status=status)
         return False
-    result = await server.login.verify_digest(account, credentials, method=request.method, now=now)
+    result = await server.login.verify_digest(
+        account, credentials, method=request.method, now=now, request_uri=request.uri
+    )
     if result is digest.NonceStatus.STALE:
         await challenge(server, request, link, status=status, stale=True)
         return False

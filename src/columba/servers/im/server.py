@@ -59,7 +59,7 @@ class ImConfig:
     min_expires: int = 60
     max_expires: int = 7200
     max_message_chars: int = 4000
-    requests_per_second: int = 50
+    requests_per_second: int = 1000
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     login: LoginPolicy = field(default_factory=LoginPolicy)
     passwords: PasswordPolicy = field(default_factory=PasswordPolicy)
