@@ -73,7 +73,8 @@ def test_two_users_on_two_transports_befriend_see_presence_and_chat(server: Serv
         assert got_b == sent_ab
         assert got_a == sent_ba
         await asyncio.sleep(0.3)
-        assert alice.messages.empty() and bob.messages.empty()
+        assert alice.messages.empty()
+        assert bob.messages.empty()
         # Bob goes away: Alice sees him offline.
         await bob.unregister()
         update = await alice.next_presence()
@@ -177,7 +178,10 @@ def test_wrong_password_is_refused_and_repeated_failures_slow_down(server: Serve
 def test_malformed_input_gets_400_and_the_connection_stays_usable(server: Server) -> None:
     host, port = server.hostport("sipc-tcp")
     with socket.create_connection((host, port), timeout=10) as sock:
-        bad = b"M fetion.com.cn SIP-C/4.0\r\nF: 1\r\nI: 7\r\nQ: 1 M\r\nthis is not a header\r\nL: 3\r\n\r\nabc"
+        bad = (
+            b"M fetion.com.cn SIP-C/4.0\r\nF: 1\r\nI: 7\r\nQ: 1 M\r\n"
+            b"this is not a header\r\nL: 3\r\n\r\nabc"
+        )
         sock.sendall(bad)
         reply = sock.recv(4096)
         assert reply.startswith(b"SIP-C/4.0 400 "), reply
@@ -190,7 +194,8 @@ def test_malformed_input_gets_400_and_the_connection_stays_usable(server: Server
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(5)
         sock.sendto(
-            b"OPTIONS sip:x@columba.local SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK1\r\n"
+            b"OPTIONS sip:x@columba.local SIP/2.0\r\n"
+            b"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK1\r\n"
             b"From: <sip:a@b>;tag=1\r\nTo: <sip:x@columba.local>\r\nCall-ID: c1\r\n"
             b"CSeq: 99999999999 OPTIONS\r\nContent-Length: 0\r\n\r\n",
             udp,

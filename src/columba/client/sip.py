@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 
 from columba.client.base import (
     BaseClient,
@@ -56,7 +57,8 @@ class SipClient(BaseClient):
         base = (
             (
                 "Via",
-                f"SIP/2.0/{self.transport_name} {self.transport.local};branch=z9hG4bK{secrets.token_hex(8)};rport",
+                f"SIP/2.0/{self.transport_name} {self.transport.local}"
+                f";branch=z9hG4bK{secrets.token_hex(8)};rport",
             ),
             ("Max-Forwards", "70"),
             ("From", f"<{aor}>;tag={self.tag}"),
@@ -73,8 +75,8 @@ class SipClient(BaseClient):
         return Request(method=method, uri=uri, headers=header_list(*base), body=body)
 
     async def _ask_authenticated(
-        self, make: callable[[tuple[tuple[str, str], ...]], Request]
-    ) -> Response:  # type: ignore[valid-type]
+        self, make: Callable[[tuple[tuple[str, str], ...]], Request]
+    ) -> Response:
         response = await self.ask(make(()))
         if response.status not in (401, 407):
             return response

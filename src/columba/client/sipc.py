@@ -136,7 +136,10 @@ class SipcClient(BaseClient):
 
     async def add_contact(self, identity: str) -> Response:
         uri = identity if ":" in identity else f"sip:{identity}@{DOMAIN}"
-        body = f'<args><contacts><buddies><buddy uri="{uri}" buddy-lists="" desc=""/></buddies></contacts></args>'
+        body = (
+            f'<args><contacts><buddies><buddy uri="{uri}" buddy-lists="" desc=""/>'
+            "</buddies></contacts></args>"
+        )
         return await self.service("AddBuddyV4", body)
 
     async def answer_contact(self, user_id: int | str, *, accept: bool = True) -> Response:

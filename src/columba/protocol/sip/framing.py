@@ -17,10 +17,11 @@ from columba.protocol.sip.message import Message
 from columba.protocol.sip.parser import (
     DEFAULT_LIMITS,
     ParseLimits,
-    content_length_of,
+    build,
+    declared_length,
     find_header_end,
-    parse_head,
     parse_message,
+    split_head,
 )
 
 
@@ -103,25 +104,28 @@ class StreamFramer:
             if len(buffer) > limits.max_header_bytes:
                 raise LimitExceeded("header block too large", status=513)
             return None
-        head = bytes(buffer[:end])
+        if end > limits.max_header_bytes:
+            raise LimitExceeded("header block too large", status=513)
+        text = buffer[:end].decode("utf-8", "surrogateescape")
         try:
-            message = parse_head(head, limits)
+            ending = "\r\n" if body_start - end == 4 else "\n"
+            start, headers, index, eol = split_head(text, ending, limits)
         except LimitExceeded:
             raise
         except ParseError as exc:
-            length = _salvage_length(head)
+            length = _salvage_length(bytes(buffer[:end]))
             if body_start + length > len(buffer):
                 return None
             data = bytes(buffer[: body_start + length])
             del buffer[: body_start + length]
             return BadMessage(error=exc, data=data)
-        length = content_length_of(message) or 0
+        length = declared_length(index.get("content-length")) or 0
         if length > limits.max_body_bytes:
             raise LimitExceeded("body too large", status=413)
         if body_start + length > len(buffer):
             return None
-        if length:
-            message = message.with_body(bytes(buffer[body_start : body_start + length]))
+        body = bytes(buffer[body_start : body_start + length]) if length else b""
+        message = build(start, headers, body, eol, True, {"": index})
         del buffer[: body_start + length]
         return MessageReceived(message=message)
 

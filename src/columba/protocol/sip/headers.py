@@ -7,12 +7,21 @@ Each ``parse_*`` function takes a raw header value as stored in :class:`~.messag
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
-from columba.protocol.sip.uri import Params, SipUri, Uri, parse_uri
+from columba.protocol.sip._build import slot_setters
+from columba.protocol.sip.uri import (
+    Params,
+    SipUri,
+    Uri,
+    build_sip_uri,
+    parse_uri,
+    parse_uri_params,
+)
 
 # Header names ---------------------------------------------------------------------------------
 
@@ -85,12 +94,107 @@ SINGLE_VALUED = frozenset(
 )
 
 
+def _spellings(name: str) -> set[str]:
+    lower = name.lower()
+    title = "-".join(part.capitalize() for part in lower.split("-"))
+    return {name, lower, name.upper(), title}
+
+
+#: Header names as registered (IANA "Header Fields"), in their usual spelling; with their lower,
+#: upper and title-case variants they make the name tables below.
+_LONG_NAMES = (
+    "Accept",
+    "Accept-Contact",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Alert-Info",
+    "Allow",
+    "Allow-Events",
+    "Authentication-Info",
+    "Authorization",
+    "Call-ID",
+    "Call-Info",
+    "Contact",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-Type",
+    "CSeq",
+    "Date",
+    "Error-Info",
+    "Event",
+    "Expires",
+    "From",
+    "Identity",
+    "Identity-Info",
+    "In-Reply-To",
+    "Max-Forwards",
+    "MIME-Version",
+    "Min-Expires",
+    "Min-SE",
+    "Organization",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Path",
+    "Priority",
+    "Privacy",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Proxy-Require",
+    "RAck",
+    "Reason",
+    "Record-Route",
+    "Refer-To",
+    "Referred-By",
+    "Reject-Contact",
+    "Reply-To",
+    "Request-Disposition",
+    "Require",
+    "Retry-After",
+    "Route",
+    "RSeq",
+    "Server",
+    "Service-Route",
+    "Session-Expires",
+    "SIP-ETag",
+    "SIP-If-Match",
+    "Subject",
+    "Subscription-State",
+    "Supported",
+    "Timestamp",
+    "To",
+    "Unsupported",
+    "User-Agent",
+    "Via",
+    "Warning",
+    "WWW-Authenticate",
+    *(name for name in SIPC_TO_SIP.values() if name.startswith("X-")),
+)
+_LONG_SPELLINGS = {spelling: name.lower() for name in _LONG_NAMES for spelling in _spellings(name)}
+
+#: Wire spelling → canonical name for SIP: every one-letter name (compact form or not) and the
+#: usual spellings of the registered names. ``canonical_name`` handles the rest.
+SIP_CANONICAL: dict[str, str] = {
+    **_LONG_SPELLINGS,
+    **{
+        letter: SIP_COMPACT.get(letter.lower(), letter.lower())
+        for letter in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    },
+}
+#: The same for SIP-C, whose letters are case-sensitive (``F`` is From, ``f`` is not).
+SIPC_CANONICAL: dict[str, str] = {
+    **{k: v for k, v in _LONG_SPELLINGS.items() if len(k) > 2},
+    **SIPC_KEYS,
+}
+
+
 def canonical_name(name: str, *, sipc: bool) -> str:
     """The canonical lower-case long name of a header name as spelled on the wire."""
+    key = (SIPC_CANONICAL if sipc else SIP_CANONICAL).get(name)
+    if key is not None:
+        return key
     if sipc:
-        key = SIPC_KEYS.get(name)
-        if key is not None:
-            return key
         return name.lower()
     if len(name) == 1:
         return SIP_COMPACT.get(name.lower(), name.lower())
@@ -108,12 +212,41 @@ def _param(params: Params, name: str) -> str | None:
     return None
 
 
+_groups = re.Match.groups
+_plain_params_full = grammar.plain_params_full.match
+_plain_param_iter = grammar.plain_param_re.finditer
+
+
+def _plain_params(text: str) -> Params:
+    """The parameters of ``text``, which ``grammar.plain_params_full`` has matched."""
+    if '"' in text:  # a quoted value may hold ";" and "="
+        return cast(Params, tuple(map(_groups, _plain_param_iter(text))))
+    if text.find(";", 1) < 0:
+        name, eq, value = text[1:].partition("=")
+        return ((name, value if eq else None),)
+    out: list[tuple[str, str | None]] = []
+    for part in text[1:].split(";"):
+        name, eq, value = part.partition("=")
+        out.append((name, value if eq else None))
+    return tuple(out)
+
+
+_spaced_params_full = grammar.spaced_params_full.match
+_spaced_param_iter = grammar.spaced_param_re.finditer
+
+
 def parse_params(text: str, where: str) -> Params:
     """Parse ``*( SEMI generic-param )`` (RFC 3261 §25.1), the whole of ``text``.
 
     Raises:
         ParseError: an empty or malformed parameter (RFC 4475 ``badinv01``).
     """
+    if not text:
+        return ()
+    if _plain_params_full(text):
+        return _plain_params(text)
+    if _spaced_params_full(text):
+        return cast(Params, tuple(map(_groups, _spaced_param_iter(text))))
     out: list[tuple[str, str | None]] = []
     pos = 0
     n = len(text)
@@ -252,7 +385,54 @@ class Warning_:
     text: str
 
 
+# Construction without the keyword machinery (see ``_build``), and the tuples' plain ``__new__``.
+_new = object.__new__
+_new_tuple: Any = tuple.__new__
+_set_display_name, _set_address_uri, _set_address_params, _set_is_bracketed = slot_setters(
+    NameAddress, "display_name", "uri", "params", "is_bracketed"
+)
+_set_contact_address, _set_is_wildcard = slot_setters(Contact, "address", "is_wildcard")
+_set_media_type, _set_media_subtype, _set_media_params = slot_setters(
+    MediaType, "type", "subtype", "params"
+)
+
+
+def _name_address(
+    display_name: str | None, uri: Uri, params: Params, is_bracketed: bool
+) -> NameAddress:
+    address: NameAddress = _new(NameAddress)
+    _set_display_name(address, display_name)
+    _set_address_uri(address, uri)
+    _set_address_params(address, params)
+    _set_is_bracketed(address, is_bracketed)
+    return address
+
+
+def _contact(address: NameAddress | None, is_wildcard: bool) -> Contact:
+    contact: Contact = _new(Contact)
+    _set_contact_address(contact, address)
+    _set_is_wildcard(contact, is_wildcard)
+    return contact
+
+
+def _media_type(type_: str, subtype: str, params: Params) -> MediaType:
+    media_type: MediaType = _new(MediaType)
+    _set_media_type(media_type, type_)
+    _set_media_subtype(media_type, subtype)
+    _set_media_params(media_type, params)
+    return media_type
+
+
 # Parsers --------------------------------------------------------------------------------------
+#
+# Each parser first tries one anchored expression for the shape nearly every message uses
+# (``grammar.*_plain_full``); on text it accepts, the general path below it would take exactly
+# the same steps, so it gives the same value. Anything else, and every error, goes the general
+# way, which keeps the RFC 4475 verdicts and the error messages.
+
+_name_addr_plain = grammar.name_addr_plain_full.match
+_via_plain = grammar.via_plain_full.match
+_media_type_plain = grammar.media_type_plain_full.match
 
 
 def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAddress:
@@ -263,6 +443,27 @@ def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAdd
     no white space is allowed inside the brackets (RFC 4475 ``badaspec``, ``baddn``,
     ``regbadct``, ``quotbal``).
     """
+    m = _name_addr_plain(value)
+    if m is not None:
+        quoted, name, scheme, user, password, host, port, uri_params, params = m.groups()
+        number = None if port is None else int(port)
+        # An IPv6 reference or a port out of range goes the general way, for its error.
+        if host[0] != "[" and (number is None or number <= 65535):
+            sip_uri = build_sip_uri(
+                scheme,
+                user,
+                password,
+                host,
+                number,
+                parse_uri_params(uri_params) if uri_params else (),
+                (),
+            )
+            return _name_address(
+                name if quoted is None else quoted,
+                sip_uri,
+                _plain_params(params) if params else (),
+                True,
+            )
     text = grammar.normalize(value)
     display: str | None = None
     if text.startswith('"'):
@@ -294,60 +495,89 @@ def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAdd
             raise ParseError(f"white space inside <...> in {where}")
         uri = parse_uri(inner, allow_bare=sipc)
         params = parse_params(rest[gt + 1 :], where)
-        return NameAddress(display_name=display, uri=uri, params=params, is_bracketed=True)
+        return _name_address(display, uri, params, True)
     if sipc:
         # SIP-C writes user URIs bare with their routing parameter (``sip:…@fetion.com.cn;p=3421``):
         # the parameters belong to the URI (fetion-sipc.md §2.2).
-        return NameAddress(uri=parse_uri(text, allow_bare=True), is_bracketed=False)
+        return _name_address(None, parse_uri(text, allow_bare=True), (), False)
     semi = text.find(";")
     spec = text if semi < 0 else text[:semi].rstrip(" \t")
     if "?" in spec or "," in spec or " " in spec or "\t" in spec:
         raise ParseError(f"URI with '?', ',' or spaces must be enclosed in <> in {where}")
     uri = parse_uri(spec, allow_bare=sipc)
     params = parse_params(text[semi:], where) if semi >= 0 else ()
-    return NameAddress(display_name=None, uri=uri, params=params, is_bracketed=False)
+    return _name_address(None, uri, params, False)
 
 
 def parse_contacts(value: str, *, sipc: bool = False) -> list[Contact]:
     """Parse a Contact header value: ``*`` or a comma-separated list."""
-    text = grammar.normalize(value)
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
     if text == "*":
-        return [Contact(address=None, is_wildcard=True)]
+        return [_contact(None, True)]
     out = []
-    for part in grammar.split_list(text):
+    for part in grammar.split_list(text) if "," in text else (text,):
         address = parse_name_address(part, where="Contact", sipc=sipc)
-        expires = address.param("expires")
-        if expires is not None:
-            _check_uint32(expires, "Contact expires")
-        out.append(Contact(address=address))
+        if address.params:
+            expires = _param(address.params, "expires")
+            if expires is not None:
+                _check_uint32(expires, "Contact expires")
+        out.append(_contact(address, False))
     return out
 
 
 def parse_vias(value: str) -> list[Via]:
     """Parse a Via header value, which may hold several comma-separated vias."""
+    m = _via_plain(value)
+    if m is not None:
+        protocol, version, transport, host, port, params = m.groups()
+        number = None if port is None else int(port)
+        if number is None or number <= 65535:
+            params = _plain_params(params) if params else ()
+            return [_new_tuple(Via, (protocol, version, transport, host, number, params))]
     text = grammar.normalize(value)
-    out = []
-    for part in grammar.split_list(text) if "," in text else (text,):
-        m = grammar.via_re.match(part)
-        if m is None:
-            raise ParseError(f"malformed Via {part.strip()!r}")
-        port = m[5]
-        if port is not None and int(port) > 65535:
-            raise ParseError("Via port out of range")
-        params = parse_params(part[m.end() :], "Via")
-        out.append(Via(m[1], m[2], m[3], m[4], int(port) if port is not None else None, params))
-    return out
+    if "," not in text:
+        return [_parse_via(text)]
+    return [_parse_via(part) for part in grammar.split_list(text)]
+
+
+_via_spaced = grammar.via_spaced_full.match
+
+
+def _parse_via(part: str) -> Via:
+    m = _via_spaced(part)
+    if m is not None:
+        protocol, version, transport, host, port, params = m.groups()
+        number = None if port is None else int(port)
+        if number is None or number <= 65535:
+            pairs = cast(Params, tuple(map(_groups, _spaced_param_iter(params))))
+            via: Via = _new_tuple(Via, (protocol, version, transport, host, number, pairs))
+            return via
+    m = grammar.via_re.match(part)
+    if m is None:
+        raise ParseError(f"malformed Via {part.strip()!r}")
+    protocol, version, transport, host, port = m.groups()
+    number = None if port is None else int(port)
+    if number is not None and number > 65535:
+        raise ParseError("Via port out of range")
+    params = parse_params(part[m.end() :], "Via")
+    via = _new_tuple(Via, (protocol, version, transport, host, number, params))
+    return via
+
+
+_cseq_match = grammar.cseq_re.match
 
 
 def parse_cseq(value: str) -> CSeq:
     """Parse ``CSeq``/``Q``: a 32-bit sequence number and a method (RFC 3261 §20.16)."""
-    m = grammar.cseq_re.match(grammar.normalize(value))
+    m = _cseq_match(grammar.normalize(value) if "\n" in value else value)
     if m is None:
         raise ParseError(f"malformed CSeq {value!r}")
-    seq = int(m[1])
+    number, method = m.groups()
+    seq = int(number)
     if seq > grammar.MAX_UINT32:
         raise ParseError("CSeq number exceeds 2**32-1")
-    return CSeq(seq, m[2])
+    cseq: CSeq = _new_tuple(CSeq, (seq, method))
+    return cseq
 
 
 def _check_uint32(text: str, what: str) -> int:
@@ -361,32 +591,44 @@ def _check_uint32(text: str, what: str) -> int:
 
 def parse_uint32(value: str, what: str) -> int:
     """Parse a delta-seconds style scalar (Expires, Retry-After, Content-Length)."""
-    return _check_uint32(grammar.normalize(value), what)
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
+    if text.isdigit() and text.isascii() and len(text) < 10:
+        return int(text)  # below 10**9, so within 32 bits
+    return _check_uint32(text, what)
 
 
 def parse_max_forwards(value: str) -> int:
     """Parse Max-Forwards: an integer 0–255 (RFC 3261 §20.22, RFC 4475 ``scalar02``)."""
-    text = grammar.normalize(value)
-    if not grammar.digits_full.match(text) or int(text) > 255:
-        raise ParseError(f"Max-Forwards must be 0-255, got {text!r}")
-    return int(text)
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
+    if text.isdigit() and text.isascii():
+        number = int(text)
+        if number <= 255:
+            return number
+    raise ParseError(f"Max-Forwards must be 0-255, got {text!r}")
+
+
+_word_full = grammar.word_full.match
 
 
 def parse_call_id(value: str) -> str:
     """Parse Call-ID: ``word [ "@" word ]``. SIP-C uses decimal integers, maybe negative."""
-    text = grammar.normalize(value)
-    if not grammar.word_full.match(text):
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
+    if not _word_full(text):
         raise ParseError(f"malformed Call-ID {text!r}")
     return text
 
 
 def parse_media_type(value: str) -> MediaType:
     """Parse Content-Type."""
-    text = grammar.normalize(value)
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
+    m = _media_type_plain(text)
+    if m is not None:
+        type_, subtype, params = m.groups()
+        return _media_type(type_, subtype, _plain_params(params) if params else ())
     m = grammar.media_type_re.match(text)
     if m is None:
         raise ParseError(f"malformed Content-Type {text!r}")
-    return MediaType(type=m[1], subtype=m[2], params=parse_params(text[m.end() :], "media type"))
+    return _media_type(m[1], m[2], parse_params(text[m.end() :], "media type"))
 
 
 _MONTHS = {
@@ -397,15 +639,20 @@ _MONTHS = {
 }
 
 
+_date_match = grammar.date_re.match
+_UTC = dt.UTC
+
+
 def parse_date(value: str) -> dt.datetime:
     """Parse Date (SIP-C ``D``): an RFC 1123 date that must be in GMT (RFC 4475 ``baddate``)."""
-    text = grammar.normalize(value)
-    m = grammar.date_re.match(text)
+    text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
+    m = _date_match(text)
     if m is None:
         raise ParseError(f"malformed Date {text!r} (RFC 1123, GMT)")
+    _, day, month, year, hour, minute, second = m.groups()
     try:
         return dt.datetime(
-            int(m[4]), _MONTHS[m[3]], int(m[2]), int(m[5]), int(m[6]), int(m[7]), tzinfo=dt.UTC
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), 0, _UTC
         )
     except ValueError:
         raise ParseError(f"impossible Date {text!r}") from None

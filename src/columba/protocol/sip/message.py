@@ -11,13 +11,14 @@ the serializer turns it into the message's line ending.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Self, TypeVar
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
 from columba.protocol.sip import headers as h
+from columba.protocol.sip._build import slot_setters
 from columba.protocol.sip.uri import Uri, parse_uri
 
 T = TypeVar("T")
@@ -40,8 +41,50 @@ class Header(NamedTuple):
     sep: str = ": "
 
 
-def _is_sipc(version: str) -> bool:
-    return version[:5].upper() == "SIP-C"
+#: "Not in the typed cache yet" (``None`` is a cached "header absent").
+_MISSING: Any = object()
+
+
+def index_headers(
+    names: Iterable[str], values: Iterable[str], *, sipc: bool
+) -> dict[str, list[str]]:
+    """Map canonical header names to their raw values, in order.
+
+    Args:
+        names: The header names as spelled.
+        values: Their raw values.
+        sipc: Read the names as SIP-C spells them.
+    """
+    known = h.SIPC_CANONICAL if sipc else h.SIP_CANONICAL
+    index: dict[str, list[str]] = {}
+    for name, value in zip(names, values, strict=True):
+        key = known.get(name) or h.canonical_name(name, sipc=sipc)
+        slot = index.get(key)
+        if slot is None:
+            index[key] = [value]
+        else:
+            slot.append(value)
+    return index
+
+
+# The typed accessors' parsers, as plain functions of the raw value (a ``partial`` with
+# keywords costs several times the call it wraps).
+
+
+def _parse_expires(value: str) -> int:
+    return h.parse_uint32(value, "Expires")
+
+
+def _parse_require(value: str) -> list[str]:
+    return h.parse_tokens(value, "Require")
+
+
+def _parse_proxy_require(value: str) -> list[str]:
+    return h.parse_tokens(value, "Proxy-Require")
+
+
+def _parse_supported(value: str) -> list[str]:
+    return h.parse_tokens(value, "Supported")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +96,8 @@ class _Message:
     #: False for a header block that ended without its empty line (a truncated archive file
     #: read in datagram mode); kept so that such input also round-trips byte for byte.
     is_terminated: bool = True
+    #: Per-message memo: ``""`` → the header index (canonical name → raw values), and each
+    #: typed accessor's result under the header's canonical name.
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     version: str
@@ -62,35 +107,30 @@ class _Message:
     @property
     def is_sipc(self) -> bool:
         """True when the message is spelled in SIP-C (``SIP-C/2.0``, ``SIP-C/4.0``)."""
-        return _is_sipc(self.version)
+        return self.version[:5].upper() == "SIP-C"
 
-    def _index(self) -> dict[str, list[int]]:
-        index: dict[str, list[int]] | None = self._cache.get("")
+    def _index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] | None = self._cache.get("")
         if index is None:
-            index = {}
-            sipc = self.is_sipc
-            for i, header in enumerate(self.headers):
-                key = h.canonical_name(header.name, sipc=sipc)
-                slot = index.get(key)
-                if slot is None:
-                    index[key] = [i]
-                else:
-                    slot.append(i)
-            self._cache[""] = index
+            headers = self.headers
+            index = self._cache[""] = index_headers(
+                [header.name for header in headers],
+                [header.value for header in headers],
+                sipc=self.is_sipc,
+            )
         return index
 
     def get_all(self, name: str) -> list[str]:
         """Every raw value of a header, by any spelling of its name (``Via``, ``v``, ``F``)."""
         key = h.canonical_name(name, sipc=self.is_sipc)
-        return [self.headers[i].value for i in self._index().get(key, ())]
+        return list(self._index().get(key, ()))
 
     def get(self, name: str) -> str | None:
         """The first raw value of a header, unfolded and stripped, or ``None``."""
-        key = h.canonical_name(name, sipc=self.is_sipc)
-        slots = self._index().get(key)
-        if not slots:
+        values = self._index().get(h.canonical_name(name, sipc=self.is_sipc))
+        if not values:
             return None
-        return grammar.normalize(self.headers[slots[0]].value)
+        return grammar.normalize(values[0])
 
     def has(self, name: str) -> bool:
         """True when the header is present."""
@@ -104,124 +144,203 @@ class _Message:
         return iter(self.headers)
 
     # -- typed access ---------------------------------------------------------------------------
+    #
+    # A typed read is mostly bookkeeping, so the accessors of the everyday headers do theirs
+    # inline: the cache, then the header index (which the parser leaves in the cache), then the
+    # parse. The others share ``_first``/``_all``.
 
-    def _typed(self, key: str, parse: Callable[[str], T]) -> T | None:
-        cache = self._cache
-        if key in cache:
-            value: T | None = cache[key]
-            return value
-        slots = self._index().get(key)
-        result = parse(self.headers[slots[0]].value) if slots else None
-        cache[key] = result
+    def _first(self, key: str, parse: Callable[[str], T]) -> T | None:
+        """Parse the first value of header ``key`` (``None`` if absent) and cache it."""
+        values = (self._cache.get("") or self._index()).get(key)
+        result = parse(values[0]) if values else None
+        self._cache[key] = result
         return result
 
-    def _typed_list(self, key: str, parse: Callable[[str], list[T]]) -> tuple[T, ...]:
-        cache = self._cache
-        if key in cache:
-            value: tuple[T, ...] = cache[key]
-            return value
-        out: list[T] = []
-        headers = self.headers
-        for i in self._index().get(key, ()):
-            out.extend(parse(headers[i].value))
-        result = tuple(out)
-        cache[key] = result
+    def _all(self, key: str, parse: Callable[[str], list[T]]) -> tuple[T, ...]:
+        """Parse every value of header ``key``, each a list, into one tuple, and cache it."""
+        values = (self._cache.get("") or self._index()).get(key)
+        if not values:
+            result: tuple[T, ...] = ()
+        elif len(values) == 1:
+            result = tuple(parse(values[0]))
+        else:
+            out: list[T] = []
+            for value in values:
+                out += parse(value)
+            result = tuple(out)
+        self._cache[key] = result
         return result
 
     @property
     def via(self) -> tuple[h.Via, ...]:
         """Every Via value, top first."""
-        return self._typed_list("via", h.parse_vias)
+        cache = self._cache
+        vias: tuple[h.Via, ...] = cache.get("via", _MISSING)
+        if vias is _MISSING:
+            values = (cache.get("") or self._index()).get("via")
+            if not values:
+                vias = ()
+            elif len(values) == 1:
+                vias = tuple(h.parse_vias(values[0]))
+            else:
+                vias = tuple([via for value in values for via in h.parse_vias(value)])
+            cache["via"] = vias
+        return vias
 
     @property
     def from_(self) -> h.NameAddress | None:
         """From (SIP-C ``F``)."""
-        sipc = self.is_sipc
-        return self._typed("from", lambda v: h.parse_name_address(v, where="From", sipc=sipc))
+        cache = self._cache
+        address: h.NameAddress | None = cache.get("from", _MISSING)
+        if address is _MISSING:
+            values = (cache.get("") or self._index()).get("from")
+            sipc = self.version[:5].upper() == "SIP-C"
+            address = cache["from"] = (
+                h.parse_name_address(values[0], where="From", sipc=sipc) if values else None
+            )
+        return address
 
     @property
     def to(self) -> h.NameAddress | None:
         """To (SIP-C ``T``)."""
-        sipc = self.is_sipc
-        return self._typed("to", lambda v: h.parse_name_address(v, where="To", sipc=sipc))
+        cache = self._cache
+        address: h.NameAddress | None = cache.get("to", _MISSING)
+        if address is _MISSING:
+            values = (cache.get("") or self._index()).get("to")
+            sipc = self.version[:5].upper() == "SIP-C"
+            address = cache["to"] = (
+                h.parse_name_address(values[0], where="To", sipc=sipc) if values else None
+            )
+        return address
 
     @property
     def call_id(self) -> str | None:
         """Call-ID (SIP-C ``I``)."""
-        return self._typed("call-id", h.parse_call_id)
+        cache = self._cache
+        call_id: str | None = cache.get("call-id", _MISSING)
+        if call_id is _MISSING:
+            values = (cache.get("") or self._index()).get("call-id")
+            call_id = cache["call-id"] = h.parse_call_id(values[0]) if values else None
+        return call_id
 
     @property
     def cseq(self) -> h.CSeq | None:
         """CSeq (SIP-C ``Q``)."""
-        return self._typed("cseq", h.parse_cseq)
+        cache = self._cache
+        cseq: h.CSeq | None = cache.get("cseq", _MISSING)
+        if cseq is _MISSING:
+            values = (cache.get("") or self._index()).get("cseq")
+            cseq = cache["cseq"] = h.parse_cseq(values[0]) if values else None
+        return cseq
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards."""
-        return self._typed("max-forwards", h.parse_max_forwards)
+        cache = self._cache
+        hops: int | None = cache.get("max-forwards", _MISSING)
+        if hops is _MISSING:
+            values = (cache.get("") or self._index()).get("max-forwards")
+            hops = cache["max-forwards"] = h.parse_max_forwards(values[0]) if values else None
+        return hops
 
     @property
     def contact(self) -> tuple[h.Contact, ...]:
         """Every Contact value."""
-        sipc = self.is_sipc
-        return self._typed_list("contact", lambda v: h.parse_contacts(v, sipc=sipc))
+        cache = self._cache
+        contacts: tuple[h.Contact, ...] = cache.get("contact", _MISSING)
+        if contacts is _MISSING:
+            values = (cache.get("") or self._index()).get("contact")
+            if values:
+                sipc = self.version[:5].upper() == "SIP-C"
+                contacts = tuple(
+                    [c for value in values for c in h.parse_contacts(value, sipc=sipc)]
+                )
+            else:
+                contacts = ()
+            cache["contact"] = contacts
+        return contacts
 
     @property
     def content_length(self) -> int | None:
         """Content-Length (SIP-C ``L``) as written; the serializer rewrites it from the body."""
-        return self._typed("content-length", lambda v: h.parse_uint32(v, "Content-Length"))
+        cache = self._cache
+        length: int | None = cache.get("content-length", _MISSING)
+        if length is _MISSING:
+            values = (cache.get("") or self._index()).get("content-length")
+            length = cache["content-length"] = (
+                h.parse_uint32(values[0], "Content-Length") if values else None
+            )
+        return length
 
     @property
     def content_type(self) -> h.MediaType | None:
         """Content-Type (SIP-C ``C``)."""
-        return self._typed("content-type", h.parse_media_type)
+        cache = self._cache
+        media_type: h.MediaType | None = cache.get("content-type", _MISSING)
+        if media_type is _MISSING:
+            values = (cache.get("") or self._index()).get("content-type")
+            media_type = cache["content-type"] = h.parse_media_type(values[0]) if values else None
+        return media_type
 
     @property
     def expires(self) -> int | None:
         """Expires (SIP-C ``X``)."""
-        return self._typed("expires", lambda v: h.parse_uint32(v, "Expires"))
+        value: int | None = self._cache.get("expires", _MISSING)
+        return self._first("expires", _parse_expires) if value is _MISSING else value
 
     @property
     def event(self) -> str | None:
         """Event (SIP ``o``, SIP-C ``N``): ``CatMsg``, ``PresenceV4``, ``presence`` …"""
-        return self._typed("event", h.parse_event)
+        value: str | None = self._cache.get("event", _MISSING)
+        return self._first("event", h.parse_event) if value is _MISSING else value
 
     @property
     def date(self) -> dt.datetime | None:
         """Date (SIP-C ``D``)."""
-        return self._typed("date", h.parse_date)
+        cache = self._cache
+        date: dt.datetime | None = cache.get("date", _MISSING)
+        if date is _MISSING:
+            values = (cache.get("") or self._index()).get("date")
+            date = cache["date"] = h.parse_date(values[0]) if values else None
+        return date
 
     @property
     def message_id(self) -> str | None:
         """SIP-C ``XI`` (``X-Message-ID`` in SIP): the server's id of a stored message."""
-        return self._typed("x-message-id", grammar.normalize)
+        value: str | None = self._cache.get("x-message-id", _MISSING)
+        return self._first("x-message-id", grammar.normalize) if value is _MISSING else value
 
     @property
     def route(self) -> tuple[h.NameAddress, ...]:
         """Every Route value."""
-        return self._typed_list("route", h.parse_routes)
+        value: tuple[h.NameAddress, ...] = self._cache.get("route", _MISSING)
+        return self._all("route", h.parse_routes) if value is _MISSING else value
 
     @property
     def record_route(self) -> tuple[h.NameAddress, ...]:
         """Every Record-Route value."""
-        return self._typed_list("record-route", h.parse_routes)
+        value: tuple[h.NameAddress, ...] = self._cache.get("record-route", _MISSING)
+        return self._all("record-route", h.parse_routes) if value is _MISSING else value
 
     @property
     def require(self) -> tuple[str, ...]:
         """Require option tags."""
-        return self._typed_list("require", lambda v: h.parse_tokens(v, "Require"))
+        value: tuple[str, ...] = self._cache.get("require", _MISSING)
+        return self._all("require", _parse_require) if value is _MISSING else value
 
     @property
     def proxy_require(self) -> tuple[str, ...]:
         """Proxy-Require option tags."""
-        return self._typed_list("proxy-require", lambda v: h.parse_tokens(v, "Proxy-Require"))
+        value: tuple[str, ...] = self._cache.get("proxy-require", _MISSING)
+        return self._all("proxy-require", _parse_proxy_require) if value is _MISSING else value
 
     @property
     def supported(self) -> tuple[str, ...]:
         """Supported option tags; SIP-C's ``K`` values (``text/plain``, ``SaveHistory``)."""
         if self.is_sipc:
             return tuple(grammar.normalize(v) for v in self.get_all("supported"))
-        return self._typed_list("supported", lambda v: h.parse_tokens(v, "Supported"))
+        value: tuple[str, ...] = self._cache.get("supported", _MISSING)
+        return self._all("supported", _parse_supported) if value is _MISSING else value
 
     def authorization(self) -> list[str]:
         """Raw Authorization values (SIP-C ``A``, may repeat); parse with ``sip.auth``."""
@@ -291,6 +410,80 @@ class Response(_Message):
 
 
 Message = Request | Response
+
+# Construction for the parser's hot path (see ``_build``): the same objects the generated
+# ``__init__`` makes, with every field given.
+_new = object.__new__
+(
+    _set_method,
+    _set_uri,
+    _set_request_version,
+    _set_request_headers,
+    _set_request_body,
+    _set_request_eol,
+    _set_request_terminated,
+    _set_request_cache,
+) = slot_setters(
+    Request, "method", "uri", "version", "headers", "body", "eol", "is_terminated", "_cache"
+)
+(
+    _set_status,
+    _set_reason,
+    _set_response_version,
+    _set_response_headers,
+    _set_response_body,
+    _set_response_eol,
+    _set_response_terminated,
+    _set_response_cache,
+) = slot_setters(
+    Response, "status", "reason", "version", "headers", "body", "eol", "is_terminated", "_cache"
+)
+
+
+def build_request(
+    method: str,
+    uri: str,
+    version: str,
+    headers: tuple[Header, ...],
+    body: bytes,
+    eol: str,
+    is_terminated: bool,
+    cache: dict[str, Any],
+) -> Request:
+    """``Request(...)`` for the parser: positional, and without the keyword machinery."""
+    request: Request = _new(Request)
+    _set_method(request, method)
+    _set_uri(request, uri)
+    _set_request_version(request, version)
+    _set_request_headers(request, headers)
+    _set_request_body(request, body)
+    _set_request_eol(request, eol)
+    _set_request_terminated(request, is_terminated)
+    _set_request_cache(request, cache)
+    return request
+
+
+def build_response(
+    status: int,
+    reason: str,
+    version: str,
+    headers: tuple[Header, ...],
+    body: bytes,
+    eol: str,
+    is_terminated: bool,
+    cache: dict[str, Any],
+) -> Response:
+    """``Response(...)`` for the parser: positional, and without the keyword machinery."""
+    response: Response = _new(Response)
+    _set_status(response, status)
+    _set_reason(response, reason)
+    _set_response_version(response, version)
+    _set_response_headers(response, headers)
+    _set_response_body(response, body)
+    _set_response_eol(response, eol)
+    _set_response_terminated(response, is_terminated)
+    _set_response_cache(response, cache)
+    return response
 
 
 def require_header(message: Message, name: str) -> str:

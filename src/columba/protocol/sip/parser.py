@@ -8,10 +8,18 @@ values live in :mod:`.validate`; the message's typed accessors run them lazily.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from columba.protocol.errors import LimitExceeded, ParseError
 from columba.protocol.sip import grammar
-from columba.protocol.sip.message import Header, Message, Request, Response
+from columba.protocol.sip.message import (
+    Header,
+    Message,
+    build_request,
+    build_response,
+    index_headers,
+)
 
 #: The versions Columba speaks. Others get 505 Version Not Supported (RFC 4475 ``badvers``).
 SUPPORTED_VERSIONS = frozenset({"SIP/2.0", "SIP-C/2.0", "SIP-C/4.0"})
@@ -44,9 +52,11 @@ def find_header_end(data: bytes | bytearray, start: int = 0) -> tuple[int, int]:
         written with bare LF line endings (RFC 5118 archive files) is accepted.
     """
     end = data.find(b"\r\n\r\n", start)
+    if end >= 0:
+        # Only an LF LF before the CRLF CRLF matters: no need to scan the body for one.
+        lf = data.find(b"\n\n", start, end + 1)
+        return (end, end + 4) if lf < 0 else (lf, lf + 2)
     lf = data.find(b"\n\n", start)
-    if end >= 0 and (lf < 0 or end < lf):
-        return end, end + 4
     if lf >= 0:
         return lf, lf + 2
     return -1, -1
@@ -64,6 +74,87 @@ def parse_head(head: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Message:
     if len(head) > limits.max_header_bytes:
         raise LimitExceeded("header block too large", status=513)
     text = head.decode("utf-8", "surrogateescape")
+    start, headers, index, eol = split_head(text, "\r\n" if "\r\n" in text else "\n", limits)
+    return build(start, headers, b"", eol, True, {"": index})
+
+
+#: Start-line parts: ``(method, Request-URI, version)`` or ``(status, reason, version)``.
+StartLine = tuple[str, str, str] | tuple[int, str, str]
+#: Canonical header name → raw values, in order (the message's header index).
+Index = dict[str, list[str]]
+
+_header_new: Any = partial(tuple.__new__, Header)
+_header_split = {"\r\n": grammar.header_split_crlf.split, "\n": grammar.header_split_lf.split}
+
+
+def split_head(
+    text: str, ending: str, limits: ParseLimits
+) -> tuple[StartLine, tuple[Header, ...], Index, str]:
+    """Split a decoded head (start line and header lines, without the final line ending).
+
+    Args:
+        text: The head.
+        ending: The line ending of the empty line that ended it, which is the message's when
+            it has no header line to tell.
+        limits: Size limits (the header count).
+
+    Returns:
+        The start line's parts, the headers, the header index and the line ending.
+
+    Raises:
+        ParseError: malformed start line or header line; 505 for an unknown version.
+        LimitExceeded: too many headers.
+    """
+    # The line ending is the first line's. ``grammar.header_split_*`` cuts the block at every
+    # line ending that starts a header line; when those are all of its CRs and LFs, every line
+    # was a plain header line. Otherwise the rest may be folds (kept in the values, written
+    # with a bare LF) and nothing else, or the block takes the exact line-by-line path, which
+    # says what is wrong.
+    first = text.find("\n")
+    eol = ending if first < 0 else "\r\n" if first and text[first - 1] == "\r" else "\n"
+    parts = _header_split[eol](text)
+    names = parts[1::3]
+    values = parts[3::3]
+    lines = len(names)
+    lfs = text.count("\n")
+    crs = text.count("\r")
+    if lfs != lines or crs != (lines if eol == "\r\n" else 0):
+        unfolded = _unfold(text, eol, parts[0], values, lines, lfs, crs)
+        if unfolded is None:
+            return _split_head_exact(text, limits)
+        values = unfolded
+    if lines > limits.max_headers:
+        raise LimitExceeded(f"more than {limits.max_headers} headers", status=513)
+    start = _start_line(parts[0])
+    index = index_headers(names, values, sipc=start[2][:5].upper() == "SIP-C")
+    return start, tuple(map(_header_new, zip(names, values, parts[2::3], strict=True))), index, eol
+
+
+def _unfold(
+    text: str, eol: str, start_line: str, values: list[str], lines: int, lfs: int, crs: int
+) -> list[str] | None:
+    """The values of a split block whose other line endings are all folds, or ``None``.
+
+    A fold is a line ending followed by SP or HT (RFC 3261 §7.3.1); a value keeps it as a bare
+    LF followed by that white space.
+    """
+    if eol == "\r\n":
+        if not crs == lfs == text.count("\r\n"):
+            return None  # a bare CR or LF
+    elif crs:
+        return None
+    folds = text.count(eol + " ") + text.count(eol + "\t")
+    if lfs - lines != folds or "\n" in start_line:
+        return None  # a line that is neither a header nor a fold, or a fold of the start line
+    if eol == "\n":
+        return values
+    return [value.replace("\r\n", "\n") if "\n" in value else value for value in values]
+
+
+def _split_head_exact(
+    text: str, limits: ParseLimits
+) -> tuple[StartLine, tuple[Header, ...], Index, str]:
+    """Split the head line by line: the reference reading, and the one with exact errors."""
     if "\r\n" in text:
         eol = "\r\n"
         lines = text.split("\r\n")
@@ -108,32 +199,58 @@ def parse_head(head: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Message:
         append(Header(name, value, sep))
     if len(headers) > limits.max_headers:
         raise LimitExceeded(f"more than {limits.max_headers} headers", status=513)
-    return _start_line(lines[0], tuple(headers), eol)
+    start = _start_line(lines[0])
+    index = index_headers(
+        [h.name for h in headers], [h.value for h in headers], sipc=start[2][:5].upper() == "SIP-C"
+    )
+    return start, tuple(headers), index, eol
 
 
-def _start_line(line: str, headers: tuple[Header, ...], eol: str) -> Message:
+_status_line = grammar.status_line.match
+_request_line = grammar.request_line.match
+_status_line_plain = grammar.status_line_plain.match
+_request_line_plain = grammar.request_line_plain.match
+
+
+def _start_line(line: str) -> StartLine:
     if line.startswith(("SIP/", "SIP-C/", "sip/", "sip-c/", "Sip/", "Sip-C/")):
-        m = grammar.status_line.match(line)
+        m = _status_line_plain(line) or _status_line(line)
         if m is None:
             raise ParseError(f"malformed status line {line[:60]!r}")
-        version = m[1]
-        _check_version(version)
-        return Response(status=int(m[2]), reason=m[3], version=version, headers=headers, eol=eol)
-    m = grammar.request_line.match(line)
+        version, status, reason = m.groups()
+        if version not in SUPPORTED_VERSIONS:
+            _check_version(version)
+        return int(status), reason, version
+    m = _request_line_plain(line) or _request_line(line)
     if m is None:
         raise ParseError(f"malformed request line {line[:60]!r}")
-    version = m[3]
-    _check_version(version)
-    uri = m[2]
+    method, uri, version = m.groups()
+    if version not in SUPPORTED_VERSIONS:
+        _check_version(version)
     # A Request-URI never carries angle brackets (RFC 4475 ltgtruri).
     if uri[:1] == "<":
         raise ParseError("Request-URI must not be enclosed in <>")
-    return Request(method=m[1], uri=uri, version=version, headers=headers, eol=eol)
+    return method, uri, version
 
 
 def _check_version(version: str) -> None:
     if version.upper() not in SUPPORTED_VERSIONS:
         raise ParseError(f"unsupported protocol version {version}", status=505)
+
+
+def build(
+    start: StartLine,
+    headers: tuple[Header, ...],
+    body: bytes,
+    eol: str,
+    is_terminated: bool,
+    cache: dict[str, Any],
+) -> Message:
+    """The message of a split head, built once with its body."""
+    first, second, version = start
+    if isinstance(first, int):
+        return build_response(first, second, version, headers, body, eol, is_terminated, cache)
+    return build_request(first, second, version, headers, body, eol, is_terminated, cache)
 
 
 def content_length_of(message: Message) -> int | None:
@@ -143,9 +260,22 @@ def content_length_of(message: Message) -> int | None:
         ParseError: a malformed or negative length (RFC 4475 ``ncl``), or several different
             values (``mcl01``: ambiguous framing is refused rather than guessed).
     """
-    values = message.get_all("content-length")
+    return declared_length(message.get_all("content-length"))
+
+
+def _is_small_number(text: str) -> bool:
+    """``text`` is 1 to 9 ASCII digits: an int below 2**32 with nothing to strip."""
+    return len(text) < 10 and text.isdigit() and text.isascii()
+
+
+def declared_length(values: list[str] | None) -> int | None:
+    """The body length the Content-Length values of a header index declare (see above)."""
     if not values:
         return None
+    if len(values) == 1:
+        text = values[0]
+        if text.isdigit() and text.isascii():
+            return int(text)
     lengths = set()
     for raw in values:
         text = grammar.normalize(raw)
@@ -185,10 +315,20 @@ def parse_message(
             terminated = False
         else:
             raise ParseError("header block not terminated by an empty line")
-    message = parse_head(data[:end], limits)
-    if not terminated:
-        object.__setattr__(message, "is_terminated", False)  # fresh object, not yet shared
-    length = content_length_of(message)
+    if end > limits.max_header_bytes:
+        raise LimitExceeded("header block too large", status=513)
+    text = data[:end].decode("utf-8", "surrogateescape")
+    start, headers, index, eol = split_head(
+        text, "\r\n" if data[end : end + 2] == b"\r\n" else "\n", limits
+    )
+    cache: dict[str, Any] = {"": index}
+    values = index.get("content-length")
+    length: int | None
+    if values is not None and len(values) == 1 and _is_small_number(raw := values[0]):
+        # The usual single, plain length: also what the accessor would read, so keep it.
+        length = cache["content-length"] = int(raw)
+    else:
+        length = declared_length(values)
     available = len(data) - body_start
     if length is None:
         if not datagram and available:
@@ -198,6 +338,8 @@ def parse_message(
         raise ParseError(f"Content-Length {length} exceeds the {available} octets received")
     if length > limits.max_body_bytes:
         raise LimitExceeded("body too large", status=413)
-    if length:
-        return message.with_body(data[body_start : body_start + length])
-    return message
+    body = data[body_start : body_start + length] if length else b""
+    first, second, version = start
+    if isinstance(first, int):
+        return build_response(first, second, version, headers, body, eol, terminated, cache)
+    return build_request(first, second, version, headers, body, eol, terminated, cache)

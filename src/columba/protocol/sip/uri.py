@@ -15,6 +15,7 @@ from urllib.parse import unquote as pct_decode
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
+from columba.protocol.sip._build import slot_setters
 
 Params = tuple[tuple[str, str | None], ...]
 
@@ -130,7 +131,8 @@ class BareId:
 Uri = SipUri | TelUri | AbsoluteUri | BareId
 
 
-def _parse_params(text: str) -> Params:
+def parse_uri_params(text: str) -> Params:
+    """Take apart ``*( ";" pname [ "=" pvalue ] )`` that the grammar has already matched."""
     if not text:
         return ()
     out: list[tuple[str, str | None]] = []
@@ -154,29 +156,72 @@ def parse_sip_uri(text: str) -> SipUri:
     Raises:
         ParseError: the text is not a SIP URI.
     """
-    m = grammar.sip_uri_full.match(text)
+    colon = text.find(":")
+    if not 2 < colon < 5 or text[:colon] not in _SIP_SCHEMES:
+        raise ParseError(f"malformed SIP URI {text!r}")
+    return _sip_uri(text, colon)
+
+
+#: ``sip`` and ``sips`` in every mix of case (the scheme is case-insensitive, RFC 3261 §19.1.4).
+_SIP_SCHEMES = frozenset(
+    a + b + c + d for a in "sS" for b in "iI" for c in "pP" for d in ("", "s", "S")
+)
+_sip_uri_rest = grammar.sip_uri_rest_full.match
+_new = object.__new__
+(
+    _set_scheme,
+    _set_user,
+    _set_password,
+    _set_host,
+    _set_port,
+    _set_params,
+    _set_headers,
+) = slot_setters(SipUri, "scheme", "user", "password", "host", "port", "params", "headers")
+
+
+def build_sip_uri(
+    scheme: str,
+    user: str | None,
+    password: str | None,
+    host: str,
+    port: int | None,
+    params: Params,
+    headers: tuple[tuple[str, str], ...],
+) -> SipUri:
+    """``SipUri(...)`` for the parsers: positional, and without the keyword machinery."""
+    uri: SipUri = _new(SipUri)
+    _set_scheme(uri, scheme)
+    _set_user(uri, user)
+    _set_password(uri, password)
+    _set_host(uri, host)
+    _set_port(uri, port)
+    _set_params(uri, params)
+    _set_headers(uri, headers)
+    return uri
+
+
+def _sip_uri(text: str, colon: int) -> SipUri:
+    """Parse the SIP URI ``text`` whose scheme ends at ``colon``."""
+    m = _sip_uri_rest(text, colon + 1)
     if m is None:
         raise ParseError(f"malformed SIP URI {text!r}")
-    host = m["host"]
-    _check_host(host)
-    port = m["port"]
-    if port is not None and int(port) > 65535:
-        raise ParseError(f"port out of range in {text!r}")
-    headers: tuple[tuple[str, str], ...] = ()
-    if m["headers"]:
-        pairs = []
-        for item in m["headers"].split("&"):
+    user, password, host, port, params, headers = m.groups()
+    if host[0] == "[":
+        _check_host(host)
+    number: int | None = None
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            raise ParseError(f"port out of range in {text!r}")
+    pairs: tuple[tuple[str, str], ...] = ()
+    if headers:
+        items = []
+        for item in headers.split("&"):
             key, _, value = item.partition("=")
-            pairs.append((key, value))
-        headers = tuple(pairs)
-    return SipUri(
-        scheme=m["scheme"],
-        user=m["user"],
-        password=m["password"],
-        host=host,
-        port=int(port) if port is not None else None,
-        params=_parse_params(m["params"]),
-        headers=headers,
+            items.append((key, value))
+        pairs = tuple(items)
+    return build_sip_uri(
+        text[:colon], user, password, host, number, parse_uri_params(params), pairs
     )
 
 
@@ -190,6 +235,9 @@ def parse_uri(text: str, *, allow_bare: bool = False) -> Uri:
     Raises:
         ParseError: the text is not a URI.
     """
+    colon = text.find(":")
+    if 2 < colon < 5 and text[:colon] in _SIP_SCHEMES:
+        return _sip_uri(text, colon)
     m = grammar.scheme_re.match(text)
     if m is None:
         if allow_bare and text and grammar.token_full.match(text):
@@ -198,13 +246,13 @@ def parse_uri(text: str, *, allow_bare: bool = False) -> Uri:
     scheme = m[1]
     lower = scheme.lower()
     if lower in ("sip", "sips"):
-        return parse_sip_uri(text)
+        return _sip_uri(text, m.end() - 1)
     rest = text[m.end() :]
     if lower == "tel":
         t = grammar.tel_full.match(rest)
         if t is None:
             raise ParseError(f"malformed tel URI {text!r}")
-        return TelUri(number=t["number"], params=_parse_params(t["params"]))
+        return TelUri(number=t["number"], params=parse_uri_params(t["params"]))
     if not grammar.absolute_rest_full.match(rest):
         raise ParseError(f"malformed URI {text!r}")
     return AbsoluteUri(scheme=scheme, rest=rest)

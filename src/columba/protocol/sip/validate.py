@@ -14,7 +14,7 @@ from columba.protocol.sip import grammar
 from columba.protocol.sip import headers as h
 from columba.protocol.sip.auth import parse_auth
 from columba.protocol.sip.message import Message, Request
-from columba.protocol.sip.uri import SipUri, parse_uri
+from columba.protocol.sip.uri import SipUri
 
 
 def _name_address(where: str, sipc: bool) -> Callable[[str], object]:
@@ -86,9 +86,10 @@ def validate(message: Message) -> None:
     """
     sipc = message.is_sipc
     checks = _CHECKS[sipc]
+    known = h.SIPC_CANONICAL if sipc else h.SIP_CANONICAL
     for header in message.headers:
-        key = h.canonical_name(header.name, sipc=sipc)
-        check = checks.get(key)
+        name = header.name
+        check = checks.get(known.get(name) or h.canonical_name(name, sipc=sipc))
         if check is None:
             continue
         try:
@@ -102,8 +103,7 @@ def validate(message: Message) -> None:
 
 
 def _validate_request_line(request: Request) -> None:
-    sipc = request.is_sipc
-    uri = parse_uri(request.uri, allow_bare=sipc)
+    uri = request.request_uri  # parse_uri(request.uri), kept for the request's own use
     if isinstance(uri, SipUri) and uri.headers:
         raise ParseError("Request-URI must not contain headers (escaped or not)")
     cseq = request.cseq

@@ -1,0 +1,43 @@
+"""Direct construction of frozen, slotted dataclasses, for the parser's hot path.
+
+A frozen dataclass's generated ``__init__`` takes keyword arguments and sets every field
+through ``object.__setattr__``; for the small value objects a parse creates by the dozen
+(:class:`~.uri.SipUri`, :class:`~.headers.NameAddress`, the message itself) that costs several
+times what the parse of the text does. The parser instead allocates the object and sets each
+slot through its member descriptor: same object, same field values, no keyword handling.
+
+The objects built this way must be complete and fresh: :func:`slot_setters` refuses a class
+whose fields it is not given in full, or one with a ``__post_init__`` it would skip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+Setter = Callable[[Any, Any], None]
+
+
+def slot_setters(cls: type, *names: str) -> tuple[Setter, ...]:
+    """The slot setters of dataclass ``cls`` for ``names``, which must be all of its fields.
+
+    Raises:
+        TypeError: ``names`` are not exactly the fields of ``cls``, or ``cls`` has a
+            ``__post_init__`` (these setters would skip it).
+    """
+    fields = {f.name for f in dataclasses.fields(cls)}
+    if set(names) != fields or len(names) != len(fields):
+        raise TypeError(f"{cls.__name__}: setters for {sorted(names)}, fields {sorted(fields)}")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__")
+    setters: list[Setter] = []
+    for name in names:
+        for klass in cls.__mro__:
+            descriptor = klass.__dict__.get(name)
+            if descriptor is not None:
+                setters.append(descriptor.__set__)
+                break
+        else:  # pragma: no cover - a slotted dataclass has a descriptor for every field
+            raise TypeError(f"{cls.__name__}.{name} has no slot")
+    return tuple(setters)
