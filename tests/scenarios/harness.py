@@ -40,6 +40,7 @@ class Server:
     data_dir: Path
     storage_url: str
     extra_config: str = ""
+    tls_listener: bool = False
     addresses: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     log_path: Path | None = None
@@ -56,6 +57,7 @@ sip_udp = "{port("sip-udp")}"
 sip_tcp = "{port("sip-tcp")}"
 sipc_tcp = "{port("sipc-tcp")}"
 http = "{port("http")}"
+sip_tls = "{port("sip-tls") if self.tls_listener else "off"}"
 smsc = "off"
 [storage]
 url = "{self.storage_url}"

@@ -7,8 +7,11 @@ import contextlib
 import itertools
 import logging
 import secrets
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import aiohttp
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.framing import MessageReceived, StreamFramer, parse_datagram
@@ -72,8 +75,11 @@ class TcpTransport(Transport):
         self._task = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, host: str, port: int) -> TcpTransport:
-        reader, writer = await asyncio.open_connection(host, port)
+    async def open(cls, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> TcpTransport:
+        """Connect over TCP, or TLS when a context is given."""
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=tls, server_hostname=host if tls is not None else None
+        )
         return cls(reader, writer)
 
     async def _read(self) -> None:
@@ -101,6 +107,63 @@ class TcpTransport(Transport):
         transport = self._writer.transport
         transport.abort()
         self._task.cancel()
+        self.closed.set()
+
+
+class WebSocketTransport(Transport):
+    """SIP or SIP-C over WebSocket (RFC 7118): one message per WebSocket message."""
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        super().__init__()
+        self._session = session
+        self._ws = ws
+        self.local = "columba.invalid"
+        self._outgoing: asyncio.Queue[bytes | None] = asyncio.Queue()
+        # Both tasks belong to the transport and end with it (close()).
+        self._task = asyncio.create_task(self._read())
+        self._writer_task = asyncio.create_task(self._write())
+
+    @classmethod
+    async def open(cls, url: str) -> WebSocketTransport:
+        """Connect to ``ws://host:port/sip`` with the ``sip`` subprotocol."""
+        session = aiohttp.ClientSession()
+        try:
+            ws = await session.ws_connect(url, protocols=("sip",))
+        except Exception:
+            await session.close()
+            raise
+        if ws.protocol != "sip":
+            await session.close()
+            raise ConnectionError("the server did not accept the sip subprotocol")
+        return cls(session, ws)
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self._ws:
+                if frame.type == aiohttp.WSMsgType.TEXT:
+                    data = frame.data.encode()
+                elif frame.type == aiohttp.WSMsgType.BINARY:
+                    data = frame.data
+                else:
+                    continue
+                with contextlib.suppress(ParseError):
+                    self.on_message.put_nowait(parse_datagram(data))
+        finally:
+            self.closed.set()
+
+    def write(self, message: Message) -> None:
+        self._outgoing.put_nowait(serialize(message))
+
+    async def _write(self) -> None:
+        while (data := await self._outgoing.get()) is not None:
+            await self._ws.send_str(data.decode("utf-8"))
+        await self._ws.close()
+        await self._session.close()
+
+    def close(self) -> None:
+        """Close the WebSocket; the writer task sends the close frame, then ends."""
+        self._task.cancel()
+        self._outgoing.put_nowait(None)
         self.closed.set()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import ssl
 from collections.abc import Callable
 
 from columba.client.base import (
@@ -38,10 +39,21 @@ class SipClient(BaseClient):
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, *, domain: str = "columba.local", transport: str = "udp"
+        cls,
+        host: str,
+        port: int,
+        *,
+        domain: str = "columba.local",
+        transport: str = "udp",
+        tls: ssl.SSLContext | None = None,
     ) -> SipClient:
+        """Connect over ``udp``, ``tcp`` or ``tls`` (with ``tls`` as the client context)."""
         if transport == "udp":
             return cls(await UdpTransport.open(host, port), domain=domain, transport_name="UDP")
+        if transport == "tls":
+            context = tls or ssl.create_default_context()
+            tcp = await TcpTransport.open(host, port, tls=context)
+            return cls(tcp, domain=domain, transport_name="TLS")
         return cls(await TcpTransport.open(host, port), domain=domain, transport_name="TCP")
 
     def _request(

@@ -9,7 +9,14 @@ import re
 import secrets
 import xml.etree.ElementTree as ET
 
-from columba.client.base import BaseClient, ClientError, PresenceUpdate, TcpTransport, header_list
+from columba.client.base import (
+    BaseClient,
+    ClientError,
+    PresenceUpdate,
+    TcpTransport,
+    Transport,
+    header_list,
+)
 from columba.protocol.sip.auth import parse_auth
 from columba.protocol.sip.message import Request, Response
 from columba.protocol.sipc import scram
@@ -20,7 +27,7 @@ DOMAIN = "fetion.com.cn"
 class SipcClient(BaseClient):
     """One SIP-C device."""
 
-    def __init__(self, transport: TcpTransport, *, machine_code: str | None = None) -> None:
+    def __init__(self, transport: Transport, *, machine_code: str | None = None) -> None:
         super().__init__(transport)
         self.sid = ""
         self.user_id = 0
@@ -28,6 +35,13 @@ class SipcClient(BaseClient):
         self.contacts: dict[str, int] = {}
         self.requests: asyncio.Queue[dict[str, str]] = asyncio.Queue()
         self.login_results: ET.Element | None = None
+
+    @classmethod
+    async def connect_websocket(cls, url: str, *, machine_code: str | None = None) -> SipcClient:
+        """Connect over WebSocket (``ws://host:port/sip``)."""
+        from columba.client.base import WebSocketTransport
+
+        return cls(await WebSocketTransport.open(url), machine_code=machine_code)
 
     @classmethod
     async def connect(cls, host: str, port: int, *, machine_code: str | None = None) -> SipcClient:
@@ -154,9 +168,21 @@ class SipcClient(BaseClient):
             "SetPresenceV4", f'<args><presence><basic value="{value}"/></presence></args>'
         )
 
+    async def keep_alive(self) -> int:
+        """Refresh the login (``R`` with ``N: KeepAlive``); returns the granted lifetime."""
+        response = await self.ask(self._request("R", ("N", "KeepAlive")))
+        if response.status != 200:
+            raise ClientError(f"keep-alive: {response.status}", status=response.status)
+        return response.expires or 600
+
     async def logout(self) -> None:
-        await self.ask(self._request("R", ("X", "0")))
-        await self.close()
+        """Log out (``R`` with ``X: 0``) and close, even if the server does not answer."""
+        try:
+            await self.ask(self._request("R", ("X", "0")), within=5.0)
+        except ClientError:
+            pass
+        finally:
+            await self.close()
 
     async def on_request(self, request: Request) -> None:
         if request.method == "M":

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from columba.core import outbound
 from columba.core.registry import Binding, Registry
@@ -43,11 +45,13 @@ class DeliveryService:
         registry: Registry,
         domain: str,
         config: DeliveryConfig = DeliveryConfig(),
+        on_delivered: Callable[[float], None] | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
         self._domain = domain
         self._config = config
+        self._on_delivered = on_delivered
         self._sids: dict[int, str] = {}
 
     async def submit(
@@ -129,6 +133,9 @@ class DeliveryService:
                 response = await binding.link.request(request, within=self._config.ack_timeout)
                 if response is not None and 200 <= response.status < 300:
                     acked.append(message.message_id)
+                    if self._on_delivered is not None:
+                        age = datetime.now(tz=UTC) - message.created_at
+                        self._on_delivered(age.total_seconds())
                 else:
                     failed = True
             finally:

@@ -97,6 +97,8 @@ async def _deliver(
         body=request.body,
         client_key=f"{request.call_id}|{request.cseq}",
     )
+    if server.metrics is not None and not stored.is_duplicate:
+        server.metrics.message_received("sipc" if request.is_sipc else "sip")
     _accepted(server, request, link, stored)
 
 

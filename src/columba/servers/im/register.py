@@ -72,6 +72,8 @@ async def authenticate(
         await challenge(server, request, link, status=status, stale=True)
         return False
     if result is not True:
+        if server.metrics is not None:
+            server.metrics.login_failed()
         await asyncio.sleep(server.login.failures.failed(account.user_id, now))
         await challenge(server, request, link, status=status)
         return False
@@ -210,6 +212,8 @@ async def sipc_register(server: ImServer, request: Request, link: Link) -> None:
         return
     signature = await server.login.verify_scram(account, credentials, sid=identity or "", now=now)
     if signature is None:
+        if server.metrics is not None:
+            server.metrics.login_failed()
         await asyncio.sleep(server.login.failures.failed(account.user_id, now))
         server.reply(link, request, 401)
         return

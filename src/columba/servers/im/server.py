@@ -20,6 +20,7 @@ from columba.core.delivery import DeliveryConfig, DeliveryService
 from columba.core.login import LoginPolicy, LoginService
 from columba.core.presence import PresenceService
 from columba.core.registry import Binding, DeviceLink, Dialect, Registry
+from columba.metrics import Metrics
 from columba.net.link import Link
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import semantic
@@ -68,7 +69,7 @@ class ImConfig:
 class ImServer:
     """Registration, presence, contacts and 1:1 messaging behind every transport."""
 
-    def __init__(self, *, store: Store, config: ImConfig, metrics: object | None = None) -> None:
+    def __init__(self, *, store: Store, config: ImConfig, metrics: Metrics | None = None) -> None:
         from columba.servers.im import contacts, messaging, presence, register
 
         self.store = store
@@ -77,7 +78,11 @@ class ImServer:
         self.registry = Registry()
         self.login = LoginService(store=store, realm=config.realm, policy=config.login)
         self.delivery = DeliveryService(
-            store=store, registry=self.registry, domain=config.domain, config=config.delivery
+            store=store,
+            registry=self.registry,
+            domain=config.domain,
+            config=config.delivery,
+            on_delivered=metrics.message_delivered if metrics is not None else None,
         )
         self.presence = PresenceService(
             registry=self.registry, store=store, domain=config.domain, send=self.notify
@@ -144,6 +149,8 @@ class ImServer:
     def bad_message(self, error: ParseError, data: bytes, link: Link) -> None:
         """Answer a message that could not be parsed, when enough of it is readable."""
         log.info("bad message", extra={"kv": {"peer": link.peer, "reason": error.reason}})
+        if self.metrics is not None:
+            self.metrics.parse_error(link.transport)
         request = _salvage(data)
         if request is not None:
             try:
@@ -175,6 +182,8 @@ class ImServer:
         response = semantic.make_response(
             request, status, reason, to_tag=_tag() if status > 100 else None, extra=headers
         )
+        if self.metrics is not None:
+            self.metrics.request_answered(request.method, status)
         if body:
             link.send(ensure_content_length(response.with_body(body)))
             return
@@ -226,6 +235,9 @@ class ImServer:
         if isinstance(binding.link, Link):
             binding.link.bindings.append(binding)
         await self.store.register_device(binding.user_id, binding.device_id)
+        # Whatever the user has received on no device yet is owed to this one too (a first
+        # login, or a device that never saw messages stored while the user was offline).
+        await self.store.owe_undelivered(binding.user_id, binding.device_id)
         link = binding.link
         if isinstance(link, Link):
             link.start_task(self.delivery.run_outbox(binding))
