@@ -107,6 +107,15 @@ async def _execute(connection: Any, statement: Statement) -> Result:
     return Result(rowcount=_rowcount(await connection.execute(sql, *statement.args)))
 
 
+async def _keep_session(connection: Any) -> None:
+    """Replaces asyncpg's reset query on release to the pool (``RESET ALL; UNLISTEN *; …``).
+
+    Operations here set no session state (no ``SET``, ``LISTEN``, cursors or session-level
+    advisory locks), so the reset would only cost a round trip per operation; asyncpg still
+    rolls back a transaction left open before this is called.
+    """
+
+
 def _migrations(migrations: tuple[migrate.Migration, ...]) -> Op[list[int]]:
     yield from fetch(
         "SELECT pg_advisory_xact_lock(?, hashtext(COALESCE(current_schema(), '')))",
@@ -138,7 +147,11 @@ class PostgresEngine:
         """
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, statement_cache_size=512
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                statement_cache_size=512,
+                reset=_keep_session,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, *_UNAVAILABLE) as error:
             raise _translate(error) from error
