@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from columba.core import outbound
 from columba.core.registry import Binding, Registry
-from columba.storage import Account, Recipient, Store, StoredMessage
+from columba.storage import Account, NewMessage, Recipient, Store, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,14 @@ class DeliveryService:
         self._domain = domain
         self._config = config
         self._on_delivered = on_delivered
+        self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[StoredMessage]]] = (
+            asyncio.Queue()
+        )
+        self._committing = False
+        # Caches for the hot path. A single node owns its users' logins, so it sees every
+        # device registration; scaled out, these move behind the location registry.
+        self._device_cache: dict[int, tuple[str, ...]] = {}
+        self._conversations: dict[tuple[int, int], int] = {}
         self._sids: dict[int, str] = {}
 
     async def submit(
@@ -68,21 +76,78 @@ class DeliveryService:
         Returns the stored message; ``is_duplicate`` is set when this was a retransmission of
         one already stored (it is then not delivered again).
         """
-        conversation = await self._store.pair_conversation(sender.user_id, recipient.user_id)
-        devices = tuple(d.device_id for d in await self._store.devices(recipient.user_id))
-        stored = await self._store.store_message(
-            conversation_id=conversation.conversation_id,
+        conversation = await self._conversation(sender.user_id, recipient.user_id)
+        devices = await self._devices_of(recipient.user_id)
+        new = NewMessage(
+            conversation_id=conversation,
             sender_id=sender.user_id,
             recipients=(Recipient(user_id=recipient.user_id, devices=devices),),
             content_type=content_type,
             body=body,
             client_key=client_key,
         )
+        if self._committing:
+            future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
+            self._queue.put_nowait((new, future))
+            stored = await future
+        else:
+            stored = (await self._store.store_messages([new]))[0]
         self._sids[sender.user_id] = sender.sid
         if not stored.is_duplicate:
             for binding in self._registry.bindings(recipient.user_id):
                 binding.wake.set()
         return stored
+
+    async def run_committer(self, *, max_batch: int = 256) -> None:
+        """Group commit: store every message waiting in one transaction. Owned by the node.
+
+        Each connection hands its requests over one at a time, so concurrent senders are what
+        fills a batch; a lone sender pays one commit per message, as before. Runs until
+        cancelled; messages still waiting then fail, and their senders get no 200.
+        """
+        self._committing = True
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                try:
+                    stored = await self._store.store_messages([new for new, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), message in zip(batch, stored, strict=True):
+                    if not future.done():
+                        future.set_result(message)
+        finally:
+            self._committing = False
+            while not self._queue.empty():
+                _, future = self._queue.get_nowait()
+                if not future.done():
+                    future.set_exception(ConnectionError("the node is stopping"))
+
+    def device_added(self, user_id: int, device_id: str) -> None:
+        """Keep the device cache current when a device logs in for the first time."""
+        devices = self._device_cache.get(user_id)
+        if devices is not None and device_id not in devices:
+            self._device_cache[user_id] = (*devices, device_id)
+
+    async def _devices_of(self, user_id: int) -> tuple[str, ...]:
+        devices = self._device_cache.get(user_id)
+        if devices is None:
+            devices = tuple(d.device_id for d in await self._store.devices(user_id))
+            self._device_cache[user_id] = devices
+        return devices
+
+    async def _conversation(self, user_a: int, user_b: int) -> int:
+        key = (min(user_a, user_b), max(user_a, user_b))
+        conversation = self._conversations.get(key)
+        if conversation is None:
+            conversation = (await self._store.pair_conversation(user_a, user_b)).conversation_id
+            self._conversations[key] = conversation
+        return conversation
 
     async def run_outbox(self, binding: Binding) -> None:
         """Deliver a device's pending messages until its binding ends. Owned by its link."""

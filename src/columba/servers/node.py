@@ -165,6 +165,7 @@ class Node:
                     sockets = getattr(server_obj, "sockets", [])
                     self._announce("http", "http://" + _hostport(sockets[0].getsockname()))
                 group.create_task(self.im.expire_bindings())
+                group.create_task(self.im.delivery.run_committer())
                 print("columba ready", file=self._out, flush=True)
                 if ready is not None:
                     ready()

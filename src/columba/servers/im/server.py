@@ -234,7 +234,8 @@ class ImServer:
             _detach(old)
         if isinstance(binding.link, Link):
             binding.link.bindings.append(binding)
-        await self.store.register_device(binding.user_id, binding.device_id)
+        if await self.store.register_device(binding.user_id, binding.device_id):
+            self.delivery.device_added(binding.user_id, binding.device_id)
         # Whatever the user has received on no device yet is owed to this one too (a first
         # login, or a device that never saw messages stored while the user was offline).
         await self.store.owe_undelivered(binding.user_id, binding.device_id)
