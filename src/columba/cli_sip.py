@@ -77,7 +77,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Print the message in FILE spelled as SIP or as SIP-C (bytes to stdout).",
     )
     convert.add_argument("file", metavar="FILE", help="a message file, or - for stdin")
-    convert.add_argument("--to", required=True, choices=("sip", "sipc"), help="target spelling")
+    direction = convert.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--to", choices=("sip", "sipc", "mcp"), help="target spelling")
+    direction.add_argument(
+        "--from", dest="from_", choices=("mcp",), help="read FILE as MCP; print the text message"
+    )
     convert.add_argument(
         "--domain", help="SIP domain for bare SIP-C identifiers (--to sip; fetion.com.cn)"
     )
@@ -161,6 +165,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """``columba sip convert``: write the message in the other spelling to stdout."""
+    if args.to == "mcp" or args.from_ == "mcp":
+        from columba.cli_mcp import run_sip_convert
+
+        return run_sip_convert(args.file, to_mcp=args.to == "mcp")
     if args.to == "sip" and args.sipc_version is not None:
         _error("convert", "--version applies to --to sipc only")
         return 2

@@ -1,0 +1,536 @@
+"""Encode a SIP or SIP-C message as MCP and decode it back, byte for byte.
+
+One message is::
+
+    head       1 byte   response bit, LF bit, unterminated bit, version code, body kind
+    version    string   only for version code 0
+    start      request: method code (varint; 0 → string) and Request-URI (text items)
+               response: status (varint) and reason code (varint; 0 → text items)
+    count      varint   number of header fields
+    fields     each a representation after RFC 7541 (indexed / literal with or without
+               insertion), a name code, the separator when it is not ": ", and the value in
+               its typed codec or as text items
+    body       by kind: nothing, raw (varint length + bytes), text items or XML items
+
+Content-Length (SIP-C ``L``) is never sent when it equals the body length: the decoder writes
+it. The decoder accepts only a message whose text form parses back to the same message, so a
+gateway that turns MCP into SIP-C text can never be made to emit a header line (or a body)
+that a text peer would read differently: MCP carries exactly what the text parser produces.
+``docs/protocol/mcp.md`` is the byte-level reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from columba.protocol.errors import ParseError
+from columba.protocol.mcp.buffer import Buffer, encode_text
+from columba.protocol.mcp.errors import (
+    McpDecodeError,
+    McpLimitExceeded,
+    McpUsageError,
+)
+from columba.protocol.mcp.fields import (
+    METHOD_INDEX,
+    canonical,
+    codec_for,
+    is_sensitive,
+    pull_typed,
+    typed_payload,
+)
+from columba.protocol.mcp.scanner import push_text, scan, scan_xml
+from columba.protocol.mcp.table import DynamicTable
+from columba.protocol.mcp.tables import (
+    DEFAULT_REASONS,
+    HEADER_NAMES,
+    METHODS,
+    REASONS,
+    VERSIONS,
+    BodyKind,
+    Codec,
+    ExtFlag,
+    Head,
+    HeaderForm,
+    Reason,
+)
+from columba.protocol.mcp.text import (
+    Budget,
+    Dictionary,
+    Token,
+    dictionary,
+    pull_raw,
+    pull_text,
+    push_tokens,
+    render,
+)
+from columba.protocol.sip.message import Header, Message, Request, Response
+from columba.protocol.sip.parser import ParseLimits, parse_message
+from columba.protocol.sip.serializer import serialize
+
+DEFAULT_SEP = ": "
+NAME_INDEX = {name: index for index, name in enumerate(HEADER_NAMES) if index}
+VERSION_INDEX = {version: index for index, version in enumerate(VERSIONS) if index}
+REASON_INDEX = {reason: index for index, reason in enumerate(REASONS)}
+#: Fields the encoder does not insert: their values change with every message, so an entry
+#: would only push out one that could be used again.
+UNIQUE_CODECS = frozenset({Codec.LENGTH, Codec.CSEQ, Codec.DATE})
+UNIQUE_HEADERS = frozenset({"x-message-id"})
+#: Largest status code a message may carry (the text grammar allows three digits).
+MAX_STATUS = 999
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class McpOptions:
+    """What both ends of MCP must agree on besides the fixed tables.
+
+    Attributes:
+        domains: The deployment's SIP domains, appended to the built-in domain table (at most
+            12). A connection learns them from the server's handshake answer.
+    """
+
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class McpLimits:
+    """Limits on what a peer may make us decode; breaking one raises ``McpLimitExceeded``.
+
+    Attributes:
+        max_message_bytes: The decoded text form of one message (start line, headers, body).
+        max_fields: Header fields in one message.
+        max_frame_bytes: One MCP frame on the wire (TCP length prefix or WebSocket message).
+        max_table_size: The largest dynamic table a peer may make us keep.
+    """
+
+    max_message_bytes: int = 272 * 1024
+    max_fields: int = 128
+    max_frame_bytes: int = 272 * 1024
+    max_table_size: int = 64 * 1024
+
+    def parse_limits(self) -> ParseLimits:
+        """The text parser's limits that match these."""
+        return ParseLimits(
+            max_header_bytes=self.max_message_bytes,
+            max_headers=self.max_fields,
+            max_body_bytes=self.max_message_bytes,
+        )
+
+
+DEFAULT_OPTIONS = McpOptions()
+DEFAULT_LIMITS = McpLimits()
+
+
+class Encoder:
+    """Encodes messages for one direction of a connection (or alone, when stateless).
+
+    Args:
+        options: Shared configuration (the domain table).
+        table_size: The dynamic table's capacity; 0 encodes every message on its own.
+        limits: The limits the receiving side applies (a message beyond them is refused here).
+    """
+
+    def __init__(
+        self,
+        options: McpOptions = DEFAULT_OPTIONS,
+        *,
+        table_size: int = 0,
+        limits: McpLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._words = dictionary(options.domains)
+        self._table = DynamicTable(table_size)
+        self._stateful = table_size > 0
+        self._limits = limits
+        self._broken = False
+
+    @property
+    def table(self) -> DynamicTable:
+        """The dynamic table (empty when stateless)."""
+        return self._table
+
+    def encode(self, message: Message) -> bytes:
+        """The MCP bytes of ``message``.
+
+        Raises:
+            McpUsageError: the message is not one the text parser could have produced
+                (so no peer could decode it), or an earlier failure left the table unusable.
+        """
+        if self._broken:
+            raise McpUsageError("the encoder failed earlier; its dynamic table is unusable")
+        message = _carried_form(message, self._limits)
+        try:
+            return self._encode(message)
+        except BaseException:
+            self._broken = self._stateful
+            raise
+
+    def _encode(self, message: Message) -> bytes:
+        buf = Buffer()
+        words = self._words
+        body = message.body
+        version_code = VERSION_INDEX.get(message.version, 0)
+        kind, body_bytes = _encode_body(body, words)
+        head = (version_code << Head.VERSION_SHIFT) | kind
+        if isinstance(message, Response):
+            head |= Head.RESPONSE
+        if message.eol == "\n":
+            head |= Head.LF
+        if not message.is_terminated:
+            head |= Head.UNTERMINATED
+        buf.push_uint8(head)
+        if not version_code:
+            buf.push_string(message.version)
+        if isinstance(message, Request):
+            method = METHOD_INDEX.get(message.method, 0)
+            buf.push_varint(method)
+            if not method:
+                buf.push_string(message.method)
+            push_text(buf, message.uri, words)
+        else:
+            _push_status(buf, message.status, message.reason, words)
+        buf.push_varint(len(message.headers))
+        sipc = message.is_sipc
+        for header in message.headers:
+            self._push_header(buf, header, sipc, len(body))
+        buf.push_bytes(body_bytes)
+        return buf.data
+
+    def _push_header(self, buf: Buffer, header: Header, sipc: bool, body_length: int) -> None:
+        name, value, sep = header
+        key = canonical(name, sipc=sipc)
+        table = self._table
+        indexable = self._stateful and not is_sensitive(name)
+        if indexable:
+            found = table.find(name, sep, value)
+            if found is not None:
+                buf.push_prefixed(HeaderForm.INDEXED, 7, found)
+                return
+        codec = codec_for(key, sipc=sipc)
+        payload = typed_payload(codec, value, body_length)
+        insert = indexable and codec not in UNIQUE_CODECS and key not in UNIQUE_HEADERS
+        form = HeaderForm.LITERAL_INDEXED if insert else HeaderForm.LITERAL
+        static = NAME_INDEX.get(name)
+        as_text = payload is None and codec != Codec.TEXT
+        if static is not None and sep == DEFAULT_SEP and not as_text:
+            buf.push_prefixed(form, 6, static)
+        else:
+            buf.push_uint8(form)
+            dynamic = None if static is not None or not self._stateful else table.find_name(name)
+            flags: int = (
+                ExtFlag.NAME_STATIC
+                if static is not None
+                else ExtFlag.NAME_DYNAMIC
+                if dynamic is not None
+                else ExtFlag.NAME_LITERAL
+            )
+            if sep != DEFAULT_SEP:
+                flags |= ExtFlag.LITERAL_SEP
+            if as_text:
+                flags |= ExtFlag.TEXT_VALUE
+            buf.push_uint8(flags)
+            if static is not None:
+                buf.push_varint(static)
+            elif dynamic is not None:
+                buf.push_varint(dynamic)
+            else:
+                buf.push_string(name)
+            if sep != DEFAULT_SEP:
+                buf.push_string(sep)
+        if payload is None:
+            push_text(buf, value, self._words)
+        else:
+            buf.push_bytes(payload)
+        if insert:
+            table.insert(name, sep, value)
+
+
+class Decoder:
+    """Decodes the messages of one direction of a connection (or alone, when stateless).
+
+    Args:
+        options: Shared configuration (the domain table).
+        table_size: The dynamic table's capacity; 0 refuses table references.
+        limits: Limits on decoded size and field count.
+    """
+
+    def __init__(
+        self,
+        options: McpOptions = DEFAULT_OPTIONS,
+        *,
+        table_size: int = 0,
+        limits: McpLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self._words = dictionary(options.domains)
+        self._table = DynamicTable(table_size)
+        self._stateful = table_size > 0
+        self._limits = limits
+        self._parse_limits = limits.parse_limits()
+        self._failed: McpDecodeError | None = None
+
+    @property
+    def table(self) -> DynamicTable:
+        """The dynamic table (empty when stateless)."""
+        return self._table
+
+    def decode(self, data: bytes) -> Message:
+        """The message MCP bytes encode.
+
+        Raises:
+            McpDecodeError: malformed MCP, a limit broken, or a message the text parser would
+                read differently. A stateful decoder is unusable afterwards (and says so again
+                on every later call): the peer's table and ours may differ.
+        """
+        if self._failed is not None:
+            raise self._failed
+        if len(data) > self._limits.max_frame_bytes:
+            raise McpLimitExceeded("MCP message larger than the frame limit", status=513)
+        try:
+            return self._decode(Buffer(data))
+        except McpDecodeError as exc:
+            if self._stateful:
+                self._failed = exc
+            raise
+        except (ValueError, OverflowError, IndexError) as exc:  # a bug must not cross the line
+            error = McpDecodeError(f"malformed MCP message ({type(exc).__name__})")
+            if self._stateful:
+                self._failed = error
+            raise error from None
+
+    def _decode(self, buf: Buffer) -> Message:
+        words = self._words
+        budget = Budget(self._limits.max_message_bytes)
+        head = buf.pull_uint8()
+        kind = head & Head.BODY_MASK
+        if kind > max(BodyKind):
+            raise McpDecodeError(f"unknown MCP body kind {kind}")
+        version_code = (head & Head.VERSION_MASK) >> Head.VERSION_SHIFT
+        version = VERSIONS[version_code] if version_code else buf.pull_string()
+        budget.spend(len(version))
+        method = uri = reason = ""
+        status = 0
+        is_response = bool(head & Head.RESPONSE)
+        if is_response:
+            status, reason = _pull_status(buf, words, budget)
+        else:
+            code = buf.pull_varint()
+            if code >= len(METHODS):
+                raise McpDecodeError(f"MCP method {code} is not in the method table")
+            method = METHODS[code] if code else buf.pull_string()
+            uri = pull_text(buf, words, budget)
+            budget.spend(len(method))
+        sipc = version[:5].upper() == "SIP-C"
+        count = buf.pull_varint()
+        if count > self._limits.max_fields:
+            raise McpLimitExceeded(f"more than {self._limits.max_fields} MCP header fields")
+        headers: list[Header] = []
+        lengths: list[int] = []
+        for position in range(count):
+            header, is_length = self._pull_header(buf, sipc, budget)
+            if is_length:
+                lengths.append(position)
+            headers.append(header)
+        body = _decode_body(buf, kind, words, budget)
+        if not buf.eof():
+            raise McpDecodeError("trailing bytes after an MCP message")
+        for position in lengths:
+            name, _, sep = headers[position]
+            headers[position] = Header(name, str(len(body)), sep)
+        eol = "\n" if head & Head.LF else "\r\n"
+        terminated = not head & Head.UNTERMINATED
+        message: Message
+        if is_response:
+            message = Response(
+                status=status,
+                reason=reason,
+                version=version,
+                headers=tuple(headers),
+                body=body,
+                eol=eol,
+                is_terminated=terminated,
+            )
+        else:
+            message = Request(
+                method=method,
+                uri=uri,
+                version=version,
+                headers=tuple(headers),
+                body=body,
+                eol=eol,
+                is_terminated=terminated,
+            )
+        return _checked(message, self._parse_limits)
+
+    def _pull_header(self, buf: Buffer, sipc: bool, budget: Budget) -> tuple[Header, bool]:
+        """One header field, and whether its value is the body length (filled in later)."""
+        first = buf.pull_uint8()
+        table = self._table
+        if first & HeaderForm.INDEXED:
+            if not self._stateful:
+                raise McpDecodeError("MCP table reference on a stateless connection")
+            name, sep, value = table.get(buf.pull_prefixed(first, 7))
+            budget.spend(len(name) + len(sep) + len(value) + 2)
+            return Header(name, value, sep), False
+        insert = bool(first & HeaderForm.LITERAL_INDEXED)
+        if insert and not self._stateful:
+            raise McpDecodeError("MCP table insertion on a stateless connection")
+        static = buf.pull_prefixed(first, 6)
+        sep = DEFAULT_SEP
+        as_text = False
+        if static:
+            name = _header_name(static)
+        else:
+            flags = buf.pull_uint8()
+            if flags & ExtFlag.RESERVED:
+                raise McpDecodeError("reserved MCP header flags set")
+            source = flags & ExtFlag.NAME_MASK
+            if source == ExtFlag.NAME_STATIC:
+                name = _header_name(buf.pull_varint())
+            elif source == ExtFlag.NAME_DYNAMIC:
+                if not self._stateful:
+                    raise McpDecodeError("MCP table reference on a stateless connection")
+                name = table.get(buf.pull_varint())[0]
+            elif source == ExtFlag.NAME_LITERAL:
+                name = buf.pull_string()
+            else:
+                raise McpDecodeError("unknown MCP header name form")
+            if flags & ExtFlag.LITERAL_SEP:
+                sep = buf.pull_string()
+            as_text = bool(flags & ExtFlag.TEXT_VALUE)
+        budget.spend(len(name) + len(sep) + 2)
+        key = canonical(name, sipc=sipc)
+        codec = Codec.TEXT if as_text else codec_for(key, sipc=sipc)
+        value = pull_typed(buf, codec, self._words, budget)
+        if insert:
+            if is_sensitive(name):
+                raise McpDecodeError(f"MCP peer inserted the sensitive field {name!r} in its table")
+            if codec == Codec.LENGTH:
+                raise McpDecodeError("MCP peer inserted a derived Content-Length in its table")
+            table.insert(name, sep, value)
+        return Header(name, value, sep), codec == Codec.LENGTH
+
+
+def encode(message: Message, options: McpOptions = DEFAULT_OPTIONS) -> bytes:
+    """Encode one message on its own (stateless MCP).
+
+    Raises:
+        McpUsageError: the message is not one the text parser could have produced.
+    """
+    return Encoder(options).encode(message)
+
+
+def decode(
+    data: bytes, options: McpOptions = DEFAULT_OPTIONS, *, limits: McpLimits = DEFAULT_LIMITS
+) -> Message:
+    """Decode one stateless MCP message.
+
+    Raises:
+        McpDecodeError: the bytes are not a valid MCP message (or break a limit).
+    """
+    return Decoder(options, limits=limits).decode(data)
+
+
+# -- parts ----------------------------------------------------------------------------------------
+
+
+def _carried_form(message: Message, limits: McpLimits) -> Message:
+    """The message as the text parser reads its serialization (Content-Length as written).
+
+    Raises:
+        McpUsageError: that reading differs from the message, so MCP cannot carry it.
+    """
+    data = serialize(message)
+    try:
+        parsed = parse_message(data, limits=limits.parse_limits())
+    except ParseError as exc:
+        raise McpUsageError(f"message cannot be carried by MCP: {exc.reason}") from None
+    if serialize(parsed) != data:
+        raise McpUsageError("message cannot be carried by MCP: its text form reads differently")
+    return parsed
+
+
+def _checked(message: Message, limits: ParseLimits) -> Message:
+    """``message`` if its text form parses back to it; the decoder's last check."""
+    try:
+        data = serialize(message)
+        parsed = parse_message(data, limits=limits)
+    except ParseError as exc:
+        raise McpDecodeError(f"MCP message is not a well-formed message: {exc.reason}") from None
+    if parsed != message:
+        raise McpDecodeError("MCP message would read differently as text")
+    return parsed
+
+
+def _header_name(index: int) -> str:
+    if not 0 < index < len(HEADER_NAMES):
+        raise McpDecodeError(f"MCP header name {index} is not in the name table")
+    return HEADER_NAMES[index]
+
+
+def _push_status(buf: Buffer, status: int, reason: str, words: Dictionary) -> None:
+    if not 0 <= status <= MAX_STATUS:
+        raise McpUsageError(f"status {status} cannot be carried by MCP")
+    buf.push_varint(status)
+    if reason == DEFAULT_REASONS.get(status):
+        buf.push_varint(Reason.DEFAULT)
+    elif reason in REASON_INDEX:
+        buf.push_varint(Reason.TABLE + REASON_INDEX[reason])
+    else:
+        buf.push_varint(Reason.LITERAL)
+        push_text(buf, reason, words)
+
+
+def _pull_status(buf: Buffer, words: Dictionary, budget: Budget) -> tuple[int, str]:
+    status = buf.pull_varint()
+    if status > MAX_STATUS:
+        raise McpDecodeError(f"MCP status {status} is out of range")
+    code = buf.pull_varint()
+    if code == Reason.LITERAL:
+        return status, pull_text(buf, words, budget)
+    if code == Reason.DEFAULT:
+        reason = DEFAULT_REASONS.get(status)
+        if reason is None:
+            raise McpDecodeError(f"MCP status {status} has no default reason phrase")
+    elif code - Reason.TABLE < len(REASONS):
+        reason = REASONS[code - Reason.TABLE]
+    else:
+        raise McpDecodeError(f"MCP reason {code} is not in the reason table")
+    budget.spend(len(reason))
+    return status, reason
+
+
+def _encode_body(body: bytes, words: Dictionary) -> tuple[BodyKind, bytes]:
+    """The smallest correct form of a body: raw, text items or XML items."""
+    if not body:
+        return BodyKind.EMPTY, b""
+    raw = Buffer()
+    raw.push_varint(len(body))
+    raw.push_bytes(body)
+    best = (BodyKind.RAW, raw.data)
+    text = body.decode("utf-8", "surrogateescape")
+    forms = [(BodyKind.TEXT, scan(text, words), False)]
+    if "<" in text:
+        forms.append((BodyKind.XML, scan_xml(text, words), True))
+    for kind, tokens, xml in forms:
+        buf = Buffer()
+        push_tokens(buf, tokens, xml=xml)
+        # The decoder renders what the scanner cut; check it, so that a scanner bug could only
+        # ever cost bytes (the raw form), never change a body.
+        if len(buf.data) < len(best[1]) and _renders(tokens, words, xml, body):
+            best = (kind, buf.data)
+    return best
+
+
+def _renders(tokens: list[Token], words: Dictionary, xml: bool, body: bytes) -> bool:
+    try:
+        return encode_text(render(tokens, words, xml=xml)) == body
+    except McpDecodeError:
+        return False
+
+
+def _decode_body(buf: Buffer, kind: int, words: Dictionary, budget: Budget) -> bytes:
+    if kind == BodyKind.EMPTY:
+        return b""
+    if kind == BodyKind.RAW:
+        length = buf.pull_varint()
+        budget.spend(length)
+        return buf.pull_bytes(length)
+    return pull_raw(buf, words, budget, xml=kind == BodyKind.XML)

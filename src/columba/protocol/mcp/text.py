@@ -1,0 +1,413 @@
+"""Text items: the wire form of a string, and the domain and word dictionary.
+
+A header value, a Request-URI, a reason phrase or a body is a sequence of items ended by
+``Op.END``; each item renders a piece of text (a literal run, a dictionary word, a domain, an
+integer, hex or base64 bytes, an address, a UUID, a timestamp, a UTF-16 run, an indented line
+break) and the string is their concatenation. An XML body uses a second alphabet in which the
+high codes open elements and start attributes. This module writes tokens as items and reads
+items back (``docs/protocol/mcp.md`` §5); :mod:`.scanner` decides how a string is cut.
+
+Reading is bounded: every item's size is charged to a :class:`Budget` (the decoded-size limit)
+before anything large is allocated, and an unknown code, an index outside its table or an
+unbalanced XML close is an :class:`~.errors.McpDecodeError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from columba.protocol.mcp.buffer import Buffer, encode_text, varint_size
+from columba.protocol.mcp.errors import McpDecodeError, McpLimitExceeded, McpUsageError
+from columba.protocol.mcp.tables import (
+    BUILTIN_DOMAINS,
+    MAX_DOMAINS,
+    WORDS,
+    XML_ATTRS,
+    XML_TAGS,
+    Op,
+)
+
+#: A token: an :class:`~.tables.Op` kind and its payload (bytes, int, str or ``None``).
+Token = tuple[int, object]
+
+#: Codes below 128 that name dictionary words in header values and text bodies.
+SHORT_WORDS = 0x80
+#: Codes below 64 for elements and attributes in XML bodies.
+SHORT_XML = 0x40
+#: Open elements an XML body may nest (far beyond any real document); deeper ones are text.
+MAX_XML_DEPTH = 256
+#: The zone forms of a TIMESTAMP item (bits 4–5 of its form byte).
+ZONE_Z, ZONE_PLUS, ZONE_MINUS, ZONE_NONE = range(4)
+#: 9999-12-31T23:59:59: the last second a four-digit year can name.
+MAX_SECONDS = 253402300799
+
+
+# -- the dictionary a codec uses ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dictionary:
+    """The words and domains a codec matches, with each candidate's token and size.
+
+    Attributes:
+        domains: The domain table: :data:`~.tables.BUILTIN_DOMAINS` then the configured ones.
+    """
+
+    domains: tuple[str, ...]
+    #: The domains as wire bytes, for the decoder.
+    domain_bytes: tuple[bytes, ...] = field(repr=False)
+    #: First character → ``(text, token, encoded size)``, longest first, per alphabet.
+    text_candidates: dict[str, tuple[tuple[str, Token, int], ...]] = field(repr=False)
+    xml_candidates: dict[str, tuple[tuple[str, Token, int], ...]] = field(repr=False)
+
+
+@lru_cache(maxsize=32)
+def dictionary(extra_domains: tuple[str, ...] = ()) -> Dictionary:
+    """The dictionary for a deployment's domains (cached).
+
+    Raises:
+        McpUsageError: more than :data:`~.tables.MAX_DOMAINS` domains in all.
+    """
+    domains = tuple(dict.fromkeys((*BUILTIN_DOMAINS, *extra_domains)))
+    if len(domains) > MAX_DOMAINS:
+        raise McpUsageError(f"at most {MAX_DOMAINS - len(BUILTIN_DOMAINS)} configured domains")
+    text: list[tuple[str, Token, int]] = []
+    xml: list[tuple[str, Token, int]] = []
+    for index, word in enumerate(WORDS):
+        token: Token = (Op.WORD, index)
+        text.append((word, token, 1 if index < SHORT_WORDS else 1 + varint_size(index)))
+        xml.append((word, token, 1 + varint_size(index)))
+    for index, domain in enumerate(domains):
+        for candidates in (text, xml):
+            candidates.append(("@" + domain, (Op.AT_DOMAIN, index), 1))
+            candidates.append((domain, (Op.DOMAIN, index), 1))
+    return Dictionary(
+        domains,
+        tuple(encode_text(domain) for domain in domains),
+        _by_first_char(text),
+        _by_first_char(xml),
+    )
+
+
+def _by_first_char(
+    candidates: list[tuple[str, Token, int]],
+) -> dict[str, tuple[tuple[str, Token, int], ...]]:
+    grouped: dict[str, list[tuple[str, Token, int]]] = {}
+    for candidate in candidates:
+        if len(candidate[0]) >= candidate[2]:  # a word shorter than its code never pays
+            grouped.setdefault(candidate[0][0], []).append(candidate)
+    return {
+        first: tuple(sorted(group, key=lambda c: len(c[0]), reverse=True))
+        for first, group in grouped.items()
+    }
+
+
+# -- writing tokens -------------------------------------------------------------------------------
+
+_TAG_INDEX = {tag: index for index, tag in enumerate(XML_TAGS)}
+_ATTR_INDEX = {attr: index for index, attr in enumerate(XML_ATTRS)}
+
+
+def push_literal(buf: Buffer, raw: bytes) -> None:
+    """A literal run: one of ``0-9:;<=>?`` as itself, else its length in the code (1–47) or
+    ``Op.LITERAL`` and a varint length."""
+    length = len(raw)
+    if length == 1 and Op.SELF <= raw[0] <= Op.SELF_MAX:
+        buf.push_uint8(raw[0])
+        return
+    if length <= Op.LITERAL_SHORT_MAX:
+        buf.push_uint8(length)
+    else:
+        buf.push_uint8(Op.LITERAL)
+        buf.push_varint(length)
+    buf.push_bytes(raw)
+
+
+def push_tokens(buf: Buffer, tokens: list[Token], *, xml: bool = False) -> None:
+    """Write tokens in the text alphabet (or the XML one), then ``Op.END``."""
+    pending = b""
+    for position, (kind, payload) in enumerate(tokens):
+        if (
+            xml
+            and kind == Op.QUOTE
+            and position + 1 < len(tokens)
+            and tokens[position + 1][0] == Op.ATTR
+        ):
+            continue  # the attribute item closes the open value itself
+        if kind == Op.LITERAL:
+            pending += encode_text(payload)  # type: ignore[arg-type]
+            continue
+        if pending:
+            push_literal(buf, pending)
+            pending = b""
+        _push_token(buf, kind, payload, xml)
+    if pending:
+        push_literal(buf, pending)
+    buf.push_uint8(Op.END)
+
+
+def _push_token(buf: Buffer, kind: int, payload: object, xml: bool) -> None:
+    if kind == Op.WORD:
+        index = payload
+        assert isinstance(index, int)
+        if not xml and index < SHORT_WORDS:
+            buf.push_uint8(Op.SHORT + index)
+        else:
+            buf.push_uint8(Op.WORD)
+            buf.push_varint(index)
+    elif kind == Op.INT:
+        buf.push_uint8(kind)
+        buf.push_varint(payload)  # type: ignore[arg-type]
+    elif kind in (Op.HEX_UPPER, Op.HEX_LOWER, Op.BASE64):
+        buf.push_uint8(kind)
+        buf.push_varint(len(payload))  # type: ignore[arg-type]
+        buf.push_bytes(payload)  # type: ignore[arg-type]
+    elif kind == Op.UTF16:
+        assert isinstance(payload, str)
+        buf.push_uint8(kind)
+        buf.push_varint(len(payload))
+        buf.push_bytes(payload.encode("utf-16-be"))
+    elif kind in (Op.IPV4, Op.IPV6, Op.UUID_LOWER, Op.UUID_UPPER):
+        buf.push_uint8(kind)
+        buf.push_bytes(payload)  # type: ignore[arg-type]
+    elif kind in (Op.AT_DOMAIN, Op.DOMAIN):
+        buf.push_uint8(kind + payload)  # type: ignore[operator]
+    elif kind == Op.NEWLINE:
+        buf.push_uint8(kind)
+        buf.push_varint(payload)  # type: ignore[arg-type]
+    elif kind == Op.TIMESTAMP:
+        buf.push_uint8(kind)
+        buf.push_bytes(payload)  # type: ignore[arg-type]
+    elif kind == Op.OPEN:
+        _push_name(buf, payload, _TAG_INDEX, Op.SHORT, Op.OPEN, Op.OPEN_LITERAL)
+    elif kind == Op.ATTR:
+        _push_name(buf, payload, _ATTR_INDEX, Op.XML_ATTR_SHORT, Op.ATTR, Op.ATTR_LITERAL)
+    else:
+        buf.push_uint8(kind)
+
+
+def _push_name(
+    buf: Buffer, name: object, index: dict[str, int], short: int, long: int, literal: int
+) -> None:
+    assert isinstance(name, str)
+    position = index.get(name)
+    if position is None:
+        buf.push_uint8(literal)
+        buf.push_string(name)
+    elif position < SHORT_XML:
+        buf.push_uint8(short + position)
+    else:
+        buf.push_uint8(long)
+        buf.push_varint(position)
+
+
+# -- reading tokens -------------------------------------------------------------------------------
+
+
+class Budget:
+    """How many more decoded bytes a message may produce (the decoded-size limit)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def check(self, amount: int) -> None:
+        """Refuse now what spending ``amount`` later would refuse (before allocating it)."""
+        if amount > self.left:
+            raise McpLimitExceeded("decoded MCP message exceeds the size limit", status=513)
+
+    def spend(self, amount: int) -> None:
+        """Count ``amount`` decoded bytes.
+
+        Raises:
+            McpLimitExceeded: the message grows past the limit.
+        """
+        self.left -= amount
+        if self.left < 0:
+            raise McpLimitExceeded("decoded MCP message exceeds the size limit", status=513)
+
+
+_WORD_BYTES = tuple(encode_text(word) for word in WORDS)
+_TAG_BYTES = tuple(tag.encode("ascii") for tag in XML_TAGS)
+_ATTR_BYTES = tuple(f' {attr}="'.encode("ascii") for attr in XML_ATTRS)
+_FIXED_XML: dict[int, tuple[bytes, bool]] = {
+    Op.GT: (b">", False),
+    Op.SLASH_GT: (b"/>", True),
+    Op.SP_SLASH_GT: (b" />", True),
+    Op.QUOTE: (b'"', False),
+    Op.QUOTE_GT: (b'">', False),
+    Op.QUOTE_SLASH_GT: (b'"/>', True),
+    Op.QUOTE_SP_SLASH_GT: (b'" />', True),
+}
+_QUOTES = frozenset({Op.QUOTE, Op.QUOTE_GT, Op.QUOTE_SLASH_GT, Op.QUOTE_SP_SLASH_GT})
+
+
+def pull_text(buf: Buffer, words: Dictionary, budget: Budget) -> str:
+    """Read text items up to ``Op.END``; the decoded string."""
+    return pull_raw(buf, words, budget).decode("utf-8", "surrogateescape")
+
+
+def pull_raw(buf: Buffer, words: Dictionary, budget: Budget, *, xml: bool = False) -> bytes:
+    """Read items (text or XML alphabet) up to ``Op.END``; the bytes they render."""
+    out = bytearray()
+    stack: list[bytes] = []
+    domains = words.domain_bytes
+    in_value = False  # an attribute item opened a value no quote item has closed yet
+    while True:
+        op = buf.pull_uint8()
+        if op == Op.END:
+            break
+        piece = _pull_common(buf, op, domains, budget)
+        if piece is None:
+            if not xml:
+                if op >= Op.SHORT:
+                    piece = _WORD_BYTES[op - Op.SHORT]
+                else:
+                    raise McpDecodeError(f"unknown MCP text item 0x{op:02x}")
+            else:
+                piece = _pull_xml(buf, op, stack)
+                if op >= Op.XML_ATTR_SHORT or op in (Op.ATTR, Op.ATTR_LITERAL):
+                    if in_value:
+                        piece = b'"' + piece
+                    in_value = True
+                elif op in _QUOTES:
+                    in_value = False
+        budget.spend(len(piece))
+        out += piece
+    return bytes(out)
+
+
+def _pull_common(buf: Buffer, op: int, domains: tuple[bytes, ...], budget: Budget) -> bytes | None:
+    """The rendering of an item both alphabets share, or ``None``."""
+    if op <= Op.LITERAL_SHORT_MAX:
+        return buf.pull_bytes(op)
+    if op <= Op.SELF_MAX:
+        return bytes((op,))
+    if op == Op.LITERAL:
+        return buf.pull_bytes(buf.pull_varint())
+    if op == Op.INT:
+        return str(buf.pull_varint()).encode("ascii")
+    if op == Op.HEX_UPPER:
+        return buf.pull_bytes(buf.pull_varint()).hex().upper().encode("ascii")
+    if op == Op.HEX_LOWER:
+        return buf.pull_bytes(buf.pull_varint()).hex().encode("ascii")
+    if op == Op.BASE64:
+        return base64.b64encode(buf.pull_bytes(buf.pull_varint()))
+    if op == Op.UTF16:
+        length = buf.pull_varint()
+        try:
+            return buf.pull_bytes(2 * length).decode("utf-16-be").encode("utf-8")
+        except UnicodeDecodeError:
+            raise McpDecodeError("MCP UTF-16 item is not valid UTF-16") from None
+    if op == Op.TIMESTAMP:
+        return render_timestamp(buf)
+    if op == Op.NEWLINE:
+        spaces = buf.pull_varint()
+        budget.check(spaces)  # before allocating them
+        return b"\n" + b" " * spaces
+    if op == Op.IPV4:
+        return ".".join(map(str, buf.pull_bytes(4))).encode("ascii")
+    if op == Op.IPV6:
+        return ipaddress.IPv6Address(buf.pull_bytes(16)).compressed.encode("ascii")
+    if op in (Op.UUID_LOWER, Op.UUID_UPPER):
+        digits = buf.pull_bytes(16).hex()
+        text = f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+        return (text.upper() if op == Op.UUID_UPPER else text).encode("ascii")
+    if op == Op.WORD:
+        index = buf.pull_varint()
+        if index >= len(_WORD_BYTES):
+            raise McpDecodeError(f"MCP word {index} is not in the dictionary")
+        return _WORD_BYTES[index]
+    if Op.AT_DOMAIN <= op < Op.SHORT:
+        index = op & 0x0F
+        if index >= len(domains):
+            raise McpDecodeError(f"MCP domain {index} is not in the domain table")
+        return (b"@" if op < Op.DOMAIN else b"") + domains[index]
+    return None
+
+
+def _pull_xml(buf: Buffer, op: int, stack: list[bytes]) -> bytes:
+    if op >= Op.XML_ATTR_SHORT:
+        return _ATTR_BYTES[op - Op.XML_ATTR_SHORT]
+    if op >= Op.SHORT:
+        return _open(stack, _TAG_BYTES[op - Op.SHORT])
+    fixed = _FIXED_XML.get(op)
+    if fixed is not None:
+        text, closes = fixed
+        if closes:
+            _pop(stack)
+        return text
+    if op == Op.CLOSE:
+        return b"</" + _pop(stack) + b">"
+    if op == Op.OPEN:
+        return _open(stack, _lookup(_TAG_BYTES, buf.pull_varint(), "element"))
+    if op == Op.OPEN_LITERAL:
+        return _open(stack, buf.pull_bytes(buf.pull_varint()))
+    if op == Op.ATTR:
+        return _lookup(_ATTR_BYTES, buf.pull_varint(), "attribute")
+    if op == Op.ATTR_LITERAL:
+        return b" " + buf.pull_bytes(buf.pull_varint()) + b'="'
+    raise McpDecodeError(f"unknown MCP XML item 0x{op:02x}")
+
+
+def _open(stack: list[bytes], name: bytes) -> bytes:
+    if len(stack) >= MAX_XML_DEPTH:
+        raise McpLimitExceeded("MCP XML body nests too deep")
+    stack.append(name)
+    return b"<" + name
+
+
+def _pop(stack: list[bytes]) -> bytes:
+    if not stack:
+        raise McpDecodeError("MCP XML item closes an element that is not open")
+    return stack.pop()
+
+
+def _lookup(table: tuple[bytes, ...], index: int, what: str) -> bytes:
+    if index >= len(table):
+        raise McpDecodeError(f"MCP XML {what} {index} is not in its table")
+    return table[index]
+
+
+def render_timestamp(buf: Buffer) -> bytes:
+    """Read a TIMESTAMP item's fields and write the date-time they name.
+
+    Raises:
+        McpDecodeError: a field out of range.
+    """
+    seconds = buf.pull_varint()
+    form = buf.pull_uint8()
+    zone, digits = form >> 4, form & 0x0F
+    if seconds > MAX_SECONDS or digits > 9 or zone > ZONE_NONE:
+        raise McpDecodeError("MCP timestamp out of range")
+    t = time.gmtime(seconds)
+    out = (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )
+    if digits:
+        fraction = buf.pull_varint()
+        if fraction >= 10**digits:
+            raise McpDecodeError("MCP timestamp fraction out of range")
+        out += f".{fraction:0{digits}d}"
+    if zone == ZONE_Z:
+        out += "Z"
+    elif zone != ZONE_NONE:
+        offset = buf.pull_varint()
+        if offset >= 24 * 60:
+            raise McpDecodeError("MCP timestamp zone out of range")
+        out += f"{'+' if zone == ZONE_PLUS else '-'}{offset // 60:02d}:{offset % 60:02d}"
+    return out.encode("ascii")
+
+
+def render(tokens: list[Token], words: Dictionary, *, xml: bool = False) -> str:
+    """What ``tokens`` decode to (the encoder checks its own output with this)."""
+    buf = Buffer()
+    push_tokens(buf, tokens, xml=xml)
+    reader = Buffer(buf.data)
+    return pull_raw(reader, words, Budget(1 << 62), xml=xml).decode("utf-8", "surrogateescape")
