@@ -422,7 +422,7 @@ class ListenConfig:
     sip_tls: Address | None = field(default=None, metadata=_LISTENER)
     sipc_tcp: Address | None = field(default=Address(host=_LOOPBACK, port=8080), metadata=_LISTENER)
     http: Address | None = field(default=Address(host=_LOOPBACK, port=8088), metadata=_LISTENER)
-    mcp: Address | None = field(default=None, metadata=_LISTENER)
+    mcp: Address | None = field(default=Address(host=_LOOPBACK, port=8040), metadata=_LISTENER)
     smsc: Address | None = field(default=Address(host=_LOOPBACK, port=2775), metadata=_LISTENER)
 
 

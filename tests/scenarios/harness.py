@@ -58,6 +58,7 @@ sip_tcp = "{port("sip-tcp")}"
 sipc_tcp = "{port("sipc-tcp")}"
 http = "{port("http")}"
 sip_tls = "{port("sip-tls") if self.tls_listener else "off"}"
+mcp = "{port("mcp")}"
 smsc = "off"
 [storage]
 url = "{self.storage_url}"

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from columba.protocol.errors import ParseError
+from columba.protocol.mcp.connection import McpConfig, McpConnection, Role
+from columba.protocol.mcp.connection import MessageReceived as McpMessage
+from columba.protocol.mcp.connection import State as McpState
+from columba.protocol.mcp.tables import Mode
 from columba.protocol.sip.framing import MessageReceived, StreamFramer, parse_datagram
 from columba.protocol.sip.message import Header, Message, Request, Response
 from columba.protocol.sip.serializer import ensure_content_length, serialize
@@ -164,6 +168,65 @@ class WebSocketTransport(Transport):
         """Close the WebSocket; the writer task sends the close frame, then ends."""
         self._task.cancel()
         self._outgoing.put_nowait(None)
+        self.closed.set()
+
+
+class McpTransport(Transport):
+    """A mobile client's link: MCP frames over TCP to the access gateway."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: McpConnection
+    ) -> None:
+        super().__init__()
+        self._reader = reader
+        self._writer = writer
+        self._mcp = connection
+        host, port = writer.get_extra_info("sockname")[:2]
+        self.local = f"{host}:{port}"
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self._task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, host: str, port: int, *, stateful: bool = True) -> McpTransport:
+        """Connect and negotiate (stateful with a dynamic table, or stateless)."""
+        reader, writer = await asyncio.open_connection(host, port)
+        mode = Mode.STATEFUL if stateful else Mode.STATELESS
+        connection = McpConnection(Role.CLIENT, McpConfig(mode=mode))
+        writer.write(connection.initiate())
+        pending: list[Message] = []
+        while connection.state is not McpState.OPEN:
+            data = await reader.read(65536)
+            if not data:
+                raise ConnectionError("the gateway closed the connection during negotiation")
+            for event in connection.receive(data):
+                if isinstance(event, McpMessage):
+                    pending.append(event.message)
+        transport = cls(reader, writer, connection)
+        for message in pending:
+            transport.on_message.put_nowait(message)
+        return transport
+
+    async def _read(self) -> None:
+        try:
+            while data := await self._reader.read(65536):
+                self.bytes_received += len(data)
+                for event in self._mcp.receive(data):
+                    if isinstance(event, McpMessage):
+                        self.on_message.put_nowait(event.message)
+        except (ConnectionError, ParseError) as exc:
+            log.debug("mcp connection ended: %s", exc)
+        finally:
+            self.closed.set()
+
+    def write(self, message: Message) -> None:
+        data = self._mcp.send(message)
+        self.bytes_sent += len(data)
+        self._writer.write(data)
+
+    def close(self) -> None:
+        self._task.cancel()
+        self._writer.close()
         self.closed.set()
 
 

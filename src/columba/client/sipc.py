@@ -37,6 +37,16 @@ class SipcClient(BaseClient):
         self.login_results: ET.Element | None = None
 
     @classmethod
+    async def connect_mcp(
+        cls, host: str, port: int, *, stateful: bool = True, machine_code: str | None = None
+    ) -> SipcClient:
+        """Connect as a mobile client: MCP to the access gateway."""
+        from columba.client.base import McpTransport
+
+        transport = await McpTransport.open(host, port, stateful=stateful)
+        return cls(transport, machine_code=machine_code)
+
+    @classmethod
     async def connect_websocket(cls, url: str, *, machine_code: str | None = None) -> SipcClient:
         """Connect over WebSocket (``ws://host:port/sip``)."""
         from columba.client.base import WebSocketTransport

@@ -25,7 +25,9 @@ from columba.core.login import LoginPolicy
 from columba.metrics import Metrics
 from columba.net.stream import StreamLink
 from columba.net.udp import UdpEndpoint
+from columba.protocol.mcp.connection import McpConfig
 from columba.protocol.sip.parser import ParseLimits
+from columba.servers.gateway import AccessGateway
 from columba.servers.im.server import ImConfig, ImServer
 from columba.servers.web import make_app
 from columba.storage import Store, open_store
@@ -154,6 +156,8 @@ class Node:
                     servers.append(server)
                     sock = server.sockets[0].getsockname()
                     self._announce(name, _hostport(sock))
+                if listen.mcp is not None:
+                    await self._start_gateway(servers)
                 if listen.http is not None:
                     app = make_app(self)
                     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -182,6 +186,24 @@ class Node:
                 udp_transport.close()
             if runner is not None:
                 await runner.cleanup()
+
+    async def _start_gateway(self, servers: list[asyncio.base_events.Server]) -> None:
+        """The access gateway, relaying MCP to this node's own SIP-C listener."""
+        listen = self.config.listen
+        assert listen.mcp is not None
+        upstream = self.addresses.get("sipc-tcp")
+        if upstream is None:
+            log.warning("mcp listener needs the sipc_tcp listener; not started")
+            return
+        host, port = upstream.rsplit(":", 1)
+        gateway = AccessGateway(
+            upstream=(host.strip("[]"), int(port)),
+            config=McpConfig(domains=(self.config.server.domain,)),
+            limits=self.limits,
+        )
+        server = await asyncio.start_server(gateway.handle, listen.mcp.host, listen.mcp.port)
+        servers.append(server)
+        self._announce("mcp", _hostport(server.sockets[0].getsockname()))
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if self.config.listen.sip_tls is None:
