@@ -560,7 +560,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     config = tmp_path / "columba.toml"
     config.write_text(
         '[listen]\nsip_udp = "127.0.0.1:0"\nsip_tcp = "127.0.0.1:0"\n'
-        'sipc_tcp = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nsmsc = "off"\n'
+        'sipc_tcp = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\nsmsc = "off"\nmcp = "127.0.0.1:0"\n'
     )
     data = tmp_path / "data"
     log_path = tmp_path / "server.log"

@@ -84,7 +84,7 @@ def test_defaults_are_the_embedded_single_process_server() -> None:
     assert str(config.listen.http) == "127.0.0.1:8088"
     assert str(config.listen.smsc) == "127.0.0.1:2775"
     assert config.listen.sip_tls is None
-    assert config.listen.mcp is None
+    assert str(config.listen.mcp) == "127.0.0.1:8040"
     assert config.accounts.registration is Registration.CLOSED
     assert config.login.multi_device is MultiDevice.MULTIPLE
     assert config.log.level is LogLevel.INFO

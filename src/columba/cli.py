@@ -14,7 +14,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from columba import __version__, cli_chat, cli_config, cli_serve, cli_sip, cli_user
+from columba import (
+    __version__,
+    cli_chat,
+    cli_config,
+    cli_mcp,
+    cli_phone,
+    cli_serve,
+    cli_sip,
+    cli_user,
+)
 
 #: A command module's entry point: add a subparser to the ``columba`` parser.
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -25,6 +34,8 @@ COMMANDS: tuple[Register, ...] = (
     cli_user.register,
     cli_chat.register,
     cli_sip.register,
+    cli_mcp.register,
+    cli_phone.register,
     cli_config.register,
 )
 

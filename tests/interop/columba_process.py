@@ -33,6 +33,7 @@ sip_tcp = "127.0.0.1:0"
 sipc_tcp = "127.0.0.1:0"
 http = "127.0.0.1:0"
 smsc = "off"
+mcp = "127.0.0.1:0"
 
 [log]
 level = "debug"

@@ -99,7 +99,7 @@ def test_receiver_cut_without_goodbye_gets_what_it_missed_exactly_once(server: S
         for text in texts[:150]:
             await alice.send_message(b.sid, text)
         while len(received) < 100:
-            received.append((await bob.next_message()).text)
+            received.append((await bob.next_message(within=30)).text)
         bob.transport.abort()  # type: ignore[attr-defined]  # RST, no logout
         while not bob.messages.empty():  # what the device had already received and shown
             received.append(bob.messages.get_nowait().text)

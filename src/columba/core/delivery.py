@@ -162,6 +162,12 @@ class DeliveryService:
                 await binding.wake.wait()
                 continue
             delivered = await self._send_batch(binding, pending, window)
+            if delivered == len(pending) < window * 4 and not binding.wake.is_set():
+                # Everything the store had was delivered and nothing new was stored since:
+                # wait for the next message instead of asking the store again.
+                backoff = self._config.retry_base
+                await binding.wake.wait()
+                continue
             if delivered < len(pending):
                 # Something was not acknowledged: back off, then retry from the store.
                 with contextlib.suppress(TimeoutError):

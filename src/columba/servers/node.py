@@ -30,6 +30,7 @@ from columba.protocol.sip.parser import ParseLimits
 from columba.servers.gateway import AccessGateway
 from columba.servers.im.server import ImConfig, ImServer
 from columba.servers.web import make_app
+from columba.smsc.simulator import SmscConfig, SmscSimulator
 from columba.storage import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Node:
         self._connections = 0
         self._links: set[StreamLink] = set()
         self._handlers: set[asyncio.Task[object]] = set()
+        self.smsc: SmscSimulator | None = None
 
     def _announce(self, name: str, address: str) -> None:
         self.addresses[name] = address
@@ -158,6 +160,8 @@ class Node:
                     self._announce(name, _hostport(sock))
                 if listen.mcp is not None:
                     await self._start_gateway(servers)
+                if listen.smsc is not None and self.config.sms.enabled:
+                    await self._start_smsc(group)
                 if listen.http is not None:
                     app = make_app(self)
                     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -204,6 +208,28 @@ class Node:
         server = await asyncio.start_server(gateway.handle, listen.mcp.host, listen.mcp.port)
         servers.append(server)
         self._announce("mcp", _hostport(server.sockets[0].getsockname()))
+
+    async def _start_smsc(self, group: asyncio.TaskGroup) -> None:
+        """The built-in SMSC simulator: an SMPP server with virtual handsets.
+
+        Its control channel (``columba phone``) listens on the next port up, or on any free
+        port when the SMPP port is 0.
+        """
+        listen = self.config.listen
+        assert listen.smsc is not None
+        self.smsc = SmscSimulator(SmscConfig())
+        port = listen.smsc.port
+        control = (listen.smsc.host, port + 1 if port else 0)
+        runner = group.create_task(self.smsc.run(host=listen.smsc.host, port=port, control=control))
+        started = asyncio.ensure_future(self.smsc.wait_started())
+        await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)
+        if runner.done():
+            started.cancel()
+            await runner  # raises the listener's OSError
+        assert self.smsc.address is not None
+        self._announce("smsc", _hostport(tuple(self.smsc.address)))
+        if self.smsc.control_address is not None:
+            self._announce("smsc-control", _hostport(tuple(self.smsc.control_address)))
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if self.config.listen.sip_tls is None:

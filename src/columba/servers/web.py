@@ -208,6 +208,7 @@ async def admin_user(request: web.Request) -> web.Response:
         return _error(404, "no such user")
     if request.method == "DELETE":
         account = await node.store.update_account(account.user_id, is_disabled=True)
+        node.im.forget_account(account.user_id)
         for binding in node.im.registry.bindings(account.user_id):
             await node.im.push_out(binding)
     return web.json_response(_account_json(account, node.config.server.domain))

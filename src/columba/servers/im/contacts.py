@@ -39,7 +39,7 @@ async def sipc_service(server: ImServer, request: Request, link: Link) -> None:
         return
     try:
         args = parse_xml(request.body) if request.body else ET.Element("args")
-        account = await server.store.account(binding.user_id)
+        account = await server.account(binding.user_id)
         status, body = await operation(server, binding, account, args)
     except ParseError as exc:
         server.reply(link, request, exc.status, exc.reason[:120])
@@ -52,7 +52,7 @@ async def _resolve(server: ImServer, node: ET.Element) -> Account | None:
     user_id = node.get("user-id")
     if user_id is not None:
         try:
-            return await server.store.account(int(user_id))
+            return await server.account(int(user_id))
         except (NotFound, ValueError):
             return None
     uri = node.get("uri")
@@ -240,6 +240,7 @@ async def set_user_info(
     if node.get("impresa") is not None:
         changes["impresa"] = node.get("impresa", "")[:200]
     updated = await server.store.update_account(account.user_id, **changes)  # type: ignore[arg-type]
+    server.forget_account(account.user_id)
     await server.presence.changed(updated)
     return 200, element("results", None, views.personal(updated, server.config.domain))
 
@@ -255,6 +256,7 @@ async def block(
     if other is None:
         return 404, ""
     await server.store.block(account.user_id, other.user_id)
+    server.forget_blocks(account.user_id)
     await server.presence.changed(account)
     return 200, ""
 
@@ -271,6 +273,7 @@ async def unblock(
         return 404, ""
     try:
         await server.store.unblock(account.user_id, other.user_id)
+        server.forget_blocks(account.user_id)
     except NotFound:
         return 404, ""
     return 200, ""

@@ -40,7 +40,7 @@ async def _sip_sender(server: ImServer, request: Request, link: Link) -> Account
     identity = uri_identity(from_.uri) if from_ is not None else None
     binding = server.session(link)
     if binding is not None and (identity is None or identity in (binding.sid,)):
-        return await server.store.account(binding.user_id)
+        return await server.account(binding.user_id)
     account = await server.account_for(identity) if identity else None
     if account is None:
         server.reply(link, request, 403, "Unknown sender")
@@ -64,7 +64,7 @@ async def sipc_message(server: ImServer, request: Request, link: Link) -> None:
         return
     to = request.to
     identity = uri_identity(to.uri) if to is not None else None
-    sender = await server.store.account(binding.user_id)
+    sender = await server.account(binding.user_id)
     await _deliver(server, request, link, sender, identity)
 
 
@@ -87,7 +87,7 @@ async def _deliver(
     if len(request.body.decode("utf-8", "replace")) > server.config.max_message_chars:
         server.reply(link, request, 413, "Message too long")
         return
-    if await server.store.is_blocked(recipient.user_id, sender.user_id):
+    if await server.is_blocked(recipient.user_id, sender.user_id):
         server.reply(link, request, 403, "Not accepted by the recipient")
         return
     stored = await server.delivery.submit(

@@ -94,7 +94,7 @@ async def _in_dialog(
     if sub is None:
         server.reply(link, request, 481, "Subscription does not exist")
         return
-    presentity = await server.store.account(sub.presentity_id)
+    presentity = await server.account(sub.presentity_id)
     sub.expires_at = time.monotonic() + expires
     link.send(
         semantic.make_response(
@@ -158,7 +158,7 @@ async def sipc_subscribe(server: ImServer, request: Request, link: Link) -> None
     entries = []
     for contact in delta.contacts:
         if contact.state is ContactState.ACCEPTED:
-            other = await server.store.account(contact.contact_id)
+            other = await server.account(contact.contact_id)
             entries.append((other, server.presence.state(other.user_id)))
     if entries:
         body = sipc_presence_body(entries, domain=server.config.domain)

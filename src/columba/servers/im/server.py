@@ -87,6 +87,9 @@ class ImServer:
         self.presence = PresenceService(
             registry=self.registry, store=store, domain=config.domain, send=self.notify
         )
+        self._accounts: dict[int, Account] = {}
+        self._ids: dict[str, int] = {}
+        self._blocked: dict[int, frozenset[int]] = {}
         self.policy = semantic.ServerPolicy(
             accepted_types=ACCEPTED_TYPES,
             is_proxy=False,
@@ -206,13 +209,57 @@ class ImServer:
     async def account_for(self, identity: str) -> Account | None:
         """Find an account by sid, or by number (``+86…`` or national digits)."""
         identity = identity.strip()
+        user_id = self._ids.get(identity)
+        if user_id is not None:
+            cached = await self.account(user_id)
+            return None if cached.is_disabled else cached
         try:
             if identity.isdigit() and len(identity) == 9:
-                return await self.store.account_by_sid(identity)
-            number = identity if identity.startswith("+") else "+" + identity
-            return await self.store.account_by_number(number)
+                account = await self.store.account_by_sid(identity)
+            else:
+                number = identity if identity.startswith("+") else "+" + identity
+                account = await self.store.account_by_number(number)
         except (NotFound, ValueError):
             return None
+        self._remember(account)
+        self._ids[identity] = account.user_id
+        return None if account.is_disabled else account
+
+    async def account(self, user_id: int) -> Account:
+        """An account by id, from the node's cache (``NotFound`` if there is none).
+
+        The hot path reads accounts several times per message; they change rarely, and every
+        change made through this node calls :meth:`forget_account`.
+        """
+        account = self._accounts.get(user_id)
+        if account is None:
+            account = await self.store.account(user_id)
+            self._remember(account)
+        return account
+
+    def _remember(self, account: Account) -> None:
+        if len(self._accounts) > 100_000:
+            self._accounts.clear()
+            self._ids.clear()
+        self._accounts[account.user_id] = account
+
+    def forget_account(self, user_id: int) -> None:
+        """Drop cached copies of an account (after it changed)."""
+        self._accounts.pop(user_id, None)
+        for key in [k for k, v in self._ids.items() if v == user_id]:
+            del self._ids[key]
+
+    async def is_blocked(self, owner_id: int, other_id: int) -> bool:
+        """True when ``owner_id`` blocks ``other_id`` (cached per owner)."""
+        blocked = self._blocked.get(owner_id)
+        if blocked is None:
+            blocked = frozenset(await self.store.blocked(owner_id))
+            self._blocked[owner_id] = blocked
+        return other_id in blocked
+
+    def forget_blocks(self, owner_id: int) -> None:
+        """Drop the cached block list of a user (after a block or unblock)."""
+        self._blocked.pop(owner_id, None)
 
     def session(self, link: Link, sid: str | None = None) -> Binding | None:
         """The binding this link is logged in with (the one for ``sid`` if given)."""
@@ -262,7 +309,7 @@ class ImServer:
         self.presence.drop_watcher(binding)
         if removed and not self.registry.is_online(binding.user_id):
             try:
-                account = await self.store.account(binding.user_id)
+                account = await self.account(binding.user_id)
             except NotFound:
                 return
             await self.presence.changed(account)

@@ -44,7 +44,7 @@ async def contact_list(server: ImServer, delta: ContactDelta) -> str:
     buddies = []
     blacklist = []
     for contact in delta.contacts:
-        other = await server.store.account(contact.contact_id)
+        other = await server.account(contact.contact_id)
         attrs = {
             "i": other.user_id,
             "u": outbound.user_uri(other.sid, server.config.domain),
