@@ -65,6 +65,9 @@ class Transport:
     def close(self) -> None:
         raise NotImplementedError
 
+    async def wait_closed(self) -> None:
+        """Return once the connection is really closed (so nothing leaks past the loop)."""
+
 
 class TcpTransport(Transport):
     """SIP or SIP-C over TCP."""
@@ -112,6 +115,10 @@ class TcpTransport(Transport):
         transport.abort()
         self._task.cancel()
         self.closed.set()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._writer.wait_closed()
 
 
 class WebSocketTransport(Transport):
@@ -228,6 +235,10 @@ class McpTransport(Transport):
         self._task.cancel()
         self._writer.close()
         self.closed.set()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._writer.wait_closed()
 
 
 class UdpTransport(Transport, asyncio.DatagramProtocol):
@@ -354,9 +365,12 @@ class BaseClient:
         return await asyncio.wait_for(self.presence.get(), within)
 
     async def close(self) -> None:
-        """Close the connection without logging out."""
+        """Close the connection without logging out, and wait until it is closed."""
         self._loop_task.cancel()
         self.transport.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._loop_task
+        await self.transport.wait_closed()
 
 
 def header_list(*pairs: tuple[str, str]) -> tuple[Header, ...]:
