@@ -62,6 +62,17 @@ async def _resolve(server: ImServer, node: ET.Element) -> Account | None:
     return await server.account_for(identity) if identity else None
 
 
+async def _target(
+    server: ImServer, args: ET.Element, *paths: str
+) -> tuple[ET.Element, Account | None]:
+    """The element at the first of ``paths`` present, and the account it names (or None)."""
+    for path in paths:
+        node = args.find(path)
+        if node is not None:
+            return node, await _resolve(server, node)
+    raise ParseError(f"<{paths[0].rsplit('/', 1)[-1]}> required")
+
+
 async def tell(server: ImServer, user_id: int, package: str, body: str) -> None:
     """Send a ``BN`` to every SIP-C device of a user."""
     for binding in server.registry.bindings(user_id):
@@ -108,10 +119,7 @@ async def add_buddy(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``AddBuddyV4``: ask another user to be a contact."""
-    node = args.find("contacts/buddies/buddy")
-    if node is None:
-        raise ParseError("<buddy> required")
-    other = await _resolve(server, node)
+    node, other = await _target(server, args, "contacts/buddies/buddy")
     if other is None:
         return 404, ""
     if other.user_id == account.user_id:
@@ -141,10 +149,7 @@ async def handle_request(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``HandleContactRequestV4``: accept (``result="1"``) or decline a request."""
-    node = args.find("contacts/buddies/buddy")
-    if node is None:
-        raise ParseError("<buddy> required")
-    other = await _resolve(server, node)
+    node, other = await _target(server, args, "contacts/buddies/buddy")
     if other is None:
         return 404, ""
     try:
@@ -166,10 +171,7 @@ async def delete_buddy(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``DeleteBuddyV4``: remove a contact (both stop seeing each other's presence)."""
-    node = args.find("contacts/buddies/buddy")
-    if node is None:
-        raise ParseError("<buddy> required")
-    other = await _resolve(server, node)
+    _, other = await _target(server, args, "contacts/buddies/buddy")
     if other is None:
         return 404, ""
     try:
@@ -184,10 +186,7 @@ async def contact_info(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``GetContactInfoV4``: a user's public profile; the number only to accepted contacts."""
-    node = args.find("contact")
-    if node is None:
-        raise ParseError("<contact> required")
-    other = await _resolve(server, node)
+    _, other = await _target(server, args, "contact")
     if other is None:
         return 404, ""
     is_contact = await server.presence.may_see(account.user_id, other.user_id)
@@ -249,10 +248,7 @@ async def block(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``AddToBlacklist``: stop a user's messages and presence (they are not told)."""
-    node = args.find("blacklist/blacklist") or args.find("blacklist") or args.find("contact")
-    if node is None:
-        raise ParseError("<blacklist> required")
-    other = await _resolve(server, node)
+    _, other = await _target(server, args, "blacklist/blacklist", "blacklist", "contact")
     if other is None:
         return 404, ""
     await server.store.block(account.user_id, other.user_id)
@@ -265,10 +261,7 @@ async def unblock(
     server: ImServer, binding: Binding, account: Account, args: ET.Element
 ) -> tuple[int, str]:
     """``RemoveFromBlacklistV4``."""
-    node = args.find("blacklist/blacklist") or args.find("blacklist") or args.find("contact")
-    if node is None:
-        raise ParseError("<blacklist> required")
-    other = await _resolve(server, node)
+    _, other = await _target(server, args, "blacklist/blacklist", "blacklist", "contact")
     if other is None:
         return 404, ""
     try:
