@@ -47,8 +47,7 @@ def _sip_request(
     call_id: str | None = None,
 ) -> Request:
     transport = binding.link.transport.upper()
-    if transport in ("WS", "WSS"):
-        transport = transport  # RFC 7118 §5: Via transport is WS or WSS
+    # RFC 7118 §5: over WebSocket the Via transport is WS or WSS, as the link names it.
     via = f"SIP/2.0/{transport} {binding.link.local_host};branch={_branch()}"
     return Request(
         method=method,

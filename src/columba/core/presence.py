@@ -13,8 +13,10 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from columba.core import outbound
 from columba.core.registry import Binding, Dialect, Registry
@@ -74,7 +76,6 @@ class SipSubscription:
     remote_uri: str
     expires_at: float
     cseq: int = 0
-    local_tag_value: str = field(default_factory=lambda: secrets.token_hex(4))
 
 
 Sender = Callable[[Binding, Request], Awaitable[None]]
@@ -167,8 +168,6 @@ class PresenceService:
 
     async def notify_sip(self, sub: SipSubscription, account: Account, *, active: bool) -> None:
         """Send one NOTIFY with the presentity's PIDF (or a pending state with no body)."""
-        import time
-
         remaining = max(0, round(sub.expires_at - time.monotonic()))
         state = f"active;expires={remaining}" if active else f"pending;expires={remaining}"
         if remaining == 0:
@@ -220,8 +219,6 @@ def sipc_presence_body(entries: list[tuple[Account, int]], *, domain: str) -> st
 
 def pidf(account: Account, value: int, *, domain: str) -> bytes:
     """An RFC 3863 PIDF document with an RFC 4480 activity and the Fetion value as a note."""
-    from xml.sax.saxutils import escape
-
     is_open = value not in (State.OFFLINE, State.HIDDEN)
     entity = outbound.user_uri(account.sid, domain)
     activity = ACTIVITY.get(State(value)) if value in VALID_STATES else None

@@ -15,7 +15,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from columba.protocol.errors import ParseError
-from columba.protocol.sip import headers as h
 from columba.protocol.sip.message import Message, Request, Response
 from columba.protocol.sip.serializer import ensure_content_length, serialize
 from columba.protocol.sip.transaction import (
@@ -32,13 +31,12 @@ Key = tuple[str, int, str]
 
 
 def _key(message: Message) -> Key | None:
-    call_id = message.get("call-id")
-    cseq_raw = message.get("cseq")
-    if call_id is None or cseq_raw is None:
-        return None
+    # The message's own typed accessors: parsed once and cached on the message.
     try:
-        cseq = h.parse_cseq(cseq_raw)
+        call_id, cseq = message.call_id, message.cseq
     except ParseError:
+        return None
+    if call_id is None or cseq is None:
         return None
     return (call_id, cseq.seq, cseq.method)
 

@@ -16,9 +16,10 @@ from columba.net.link import Link
 from columba.net.stream import BadHandler, Handler, _hostport
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.framing import parse_datagram
-from columba.protocol.sip.headers import parse_vias
+from columba.protocol.sip.headers import canonical_name, parse_vias
 from columba.protocol.sip.message import Message, Request, Response
 from columba.protocol.sip.parser import ParseLimits
+from columba.protocol.sip.serializer import serialize
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,6 @@ class UdpLink(Link):
         if isinstance(message, Response):
             key = _answer_key(message)
             if key is not None:
-                from columba.protocol.sip.serializer import serialize
-
                 data = serialize(message)
                 self.answers[key] = (time.monotonic(), data)
                 self._write(data)
@@ -65,7 +64,7 @@ class UdpLink(Link):
 def _stamp_via(request: Request, addr: tuple[str, int]) -> Request:
     """Fill in ``rport`` and ``received`` on the top Via (RFC 3581 §4, RFC 3261 §18.2.1)."""
     for index, header in enumerate(request.headers):
-        if header.name.lower() not in ("via", "v"):
+        if canonical_name(header.name, sipc=request.is_sipc) != "via":
             continue
         first, comma, rest = header.value.partition(",")
         try:

@@ -107,12 +107,9 @@ async def _accepted(server: ImServer, a: Account, b: Account) -> None:
             },
         )
         await tell(server, me.user_id, "contact", events("AddBuddy", buddy))
+    # changed() also moves pending SIP subscriptions to active (RFC 3856 NOTIFY with PIDF).
     await server.presence.changed(a)
     await server.presence.changed(b)
-    for sub_owner, presentity in ((a, b), (b, a)):
-        for sub in list(server.presence._sip_subs.get(presentity.user_id, [])):
-            if sub.watcher.user_id == sub_owner.user_id:
-                await server.presence.notify_sip(sub, presentity, active=True)
 
 
 async def add_buddy(

@@ -24,7 +24,7 @@ from columba.metrics import Metrics
 from columba.net.link import Link
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import semantic
-from columba.protocol.sip.message import Header, Request, Response
+from columba.protocol.sip.message import Header, Request
 from columba.protocol.sip.serializer import ensure_content_length
 from columba.protocol.sip.validate import validate
 from columba.storage import Account, NotFound, Store
@@ -375,8 +375,3 @@ async def answer_ok(server: ImServer, request: Request, link: Link) -> None:
 async def ignore(server: ImServer, request: Request, link: Link) -> None:
     """ACK and client-sent BN: never answered (RFC 3261 §17; fetion-sipc.md §1.3)."""
     del server, request, link
-
-
-def response_ok(response: Response | None) -> bool:
-    """True for a 2xx answer."""
-    return response is not None and 200 <= response.status < 300
