@@ -1,0 +1,1 @@
+-- Reserved for the sms schema (being written); intentionally empty for now.

@@ -1,0 +1,1 @@
+-- Reserved for the groups schema (being written); intentionally empty for now.

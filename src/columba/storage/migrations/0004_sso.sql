@@ -1,0 +1,1 @@
+-- Reserved for the sso schema (being written); intentionally empty for now.
