@@ -1,13 +1,14 @@
 """Direct construction of frozen, slotted dataclasses, for the parser's hot path.
 
 A frozen dataclass's generated ``__init__`` takes keyword arguments and sets every field
-through ``object.__setattr__``; for the small value objects a parse creates by the dozen
-(:class:`~.uri.SipUri`, :class:`~.headers.NameAddress`, the message itself) that costs several
-times what the parse of the text does. The parser instead allocates the object and sets each
-slot through its member descriptor: same object, same field values, no keyword handling.
+through ``object.__setattr__``; for the message the parser builds (its typed header values
+are tuples, see decision 0007) that costs several times what the parse of the text does. The
+parser instead allocates the object and sets each slot through its member descriptor: same
+object, same field values, no keyword handling.
 
-The objects built this way must be complete and fresh: :func:`slot_setters` refuses a class
-whose fields it is not given in full, or one with a ``__post_init__`` it would skip.
+:func:`slot_setters` refuses a class whose fields it is not given in full, or one with a
+``__post_init__`` it would skip. A caller may leave a slot unset only where the class fills
+it on first use (the message's ``headers``, through ``__getattr__``).
 """
 
 from __future__ import annotations

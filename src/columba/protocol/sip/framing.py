@@ -18,8 +18,8 @@ from columba.protocol.sip.parser import (
     DEFAULT_LIMITS,
     ParseLimits,
     build,
-    declared_length,
     find_header_end,
+    head_length,
     parse_message,
     split_head,
 )
@@ -109,7 +109,7 @@ class StreamFramer:
         text = buffer[:end].decode("utf-8", "surrogateescape")
         try:
             ending = "\r\n" if body_start - end == 4 else "\n"
-            start, headers, index, eol = split_head(text, ending, limits)
+            start, head, eol = split_head(text, ending, limits)
         except LimitExceeded:
             raise
         except ParseError as exc:
@@ -119,13 +119,13 @@ class StreamFramer:
             data = bytes(buffer[: body_start + length])
             del buffer[: body_start + length]
             return BadMessage(error=exc, data=data)
-        length = declared_length(index.get("content-length")) or 0
+        length = head_length(head) or 0
         if length > limits.max_body_bytes:
             raise LimitExceeded("body too large", status=413)
         if body_start + length > len(buffer):
             return None
         body = bytes(buffer[body_start : body_start + length]) if length else b""
-        message = build(start, headers, body, eol, True, {"": index})
+        message = build(start, head, body, eol, True, {})
         del buffer[: body_start + length]
         return MessageReceived(message=message)
 

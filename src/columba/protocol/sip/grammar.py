@@ -66,9 +66,12 @@ PASSWORD = _escaped_run(PASSWORD_CHARS, at_least_one=False)
 USERINFO = f"(?:(?=[^@]*+@)({USER})(?::({PASSWORD}))?+@)?"
 #: hostname or IPv4 (validated further in code) or an IPv6 reference.
 HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9.])?)"
-#: The same language, possessive: an alphanumeric, then runs of dashes each followed by an
-#: alphanumeric or a dot (so it ends where HOST's backtracking would have ended it).
-HOST_P = r"(?:\[[0-9A-Fa-f:.]++\]|[A-Za-z0-9](?:-*+[A-Za-z0-9.])*+)"
+#: The same language, possessive: an alphanumeric, then a run of alphanumerics, dots and
+#: dashes that does not end in a dash. Where HOST's backtracking would have ended it before
+#: a trailing dash, this refuses; every expression using HOST_P needs ":", ";", ">" or the
+#: end after a host, never a dash, so both refuse the same texts. One character class scans
+#: the run several times faster than a group repeated per character.
+HOST_P = r"(?:\[[0-9A-Fa-f:.]++\]|[A-Za-z0-9][A-Za-z0-9.\-]*+(?<!-))"
 #: 1*paramchar (pname and pvalue)
 PARAM_RUN = _escaped_run(PARAM_CHARS, at_least_one=True)
 #: *hnvchar (hname and hvalue)

@@ -13,12 +13,10 @@ from typing import Any, NamedTuple, cast
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
-from columba.protocol.sip._build import slot_setters
 from columba.protocol.sip.uri import (
     Params,
     SipUri,
     Uri,
-    build_sip_uri,
     parse_uri,
     parse_uri_params,
 )
@@ -221,8 +219,8 @@ def _plain_params(text: str) -> Params:
     """The parameters of ``text``, which ``grammar.plain_params_full`` has matched."""
     if '"' in text:  # a quoted value may hold ";" and "="
         return cast(Params, tuple(map(_groups, _plain_param_iter(text))))
-    if text.find(";", 1) < 0:
-        name, eq, value = text[1:].partition("=")
+    name, eq, value = text[1:].partition("=")
+    if ";" not in value and ";" not in name:  # one parameter
         return ((name, value if eq else None),)
     out: list[tuple[str, str | None]] = []
     for part in text[1:].split(";"):
@@ -262,12 +260,14 @@ def parse_params(text: str, where: str) -> Params:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameAddress:
-    """From, To, Contact, Route and Record-Route values: ``"Name" <uri>;param=value``."""
+class NameAddress(NamedTuple):
+    """From, To, Contact, Route and Record-Route values: ``"Name" <uri>;param=value``.
 
-    display_name: str | None = None
+    A tuple for speed, as every typed value here: a parse makes several per message.
+    """
+
     uri: Uri
+    display_name: str | None = None
     params: Params = ()
     #: True when the URI was written inside ``< >`` (name-addr form).
     is_bracketed: bool = True
@@ -288,8 +288,7 @@ class NameAddress:
         return f"{head}{uri}{tail}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Contact:
+class Contact(NamedTuple):
     """A Contact value: a name-addr with parameters, or the wildcard ``*``."""
 
     address: NameAddress | None
@@ -354,8 +353,7 @@ class CSeq(NamedTuple):
         return f"{self.seq} {self.method}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MediaType:
+class MediaType(NamedTuple):
     """A Content-Type value: ``type/subtype;param=value``."""
 
     type: str
@@ -385,41 +383,24 @@ class Warning_:
     text: str
 
 
-# Construction without the keyword machinery (see ``_build``), and the tuples' plain ``__new__``.
-_new = object.__new__
+# Construction without the keyword machinery: the tuples' plain ``__new__``.
 _new_tuple: Any = tuple.__new__
-_set_display_name, _set_address_uri, _set_address_params, _set_is_bracketed = slot_setters(
-    NameAddress, "display_name", "uri", "params", "is_bracketed"
-)
-_set_contact_address, _set_is_wildcard = slot_setters(Contact, "address", "is_wildcard")
-_set_media_type, _set_media_subtype, _set_media_params = slot_setters(
-    MediaType, "type", "subtype", "params"
-)
 
 
 def _name_address(
     display_name: str | None, uri: Uri, params: Params, is_bracketed: bool
 ) -> NameAddress:
-    address: NameAddress = _new(NameAddress)
-    _set_display_name(address, display_name)
-    _set_address_uri(address, uri)
-    _set_address_params(address, params)
-    _set_is_bracketed(address, is_bracketed)
+    address: NameAddress = _new_tuple(NameAddress, (uri, display_name, params, is_bracketed))
     return address
 
 
 def _contact(address: NameAddress | None, is_wildcard: bool) -> Contact:
-    contact: Contact = _new(Contact)
-    _set_contact_address(contact, address)
-    _set_is_wildcard(contact, is_wildcard)
+    contact: Contact = _new_tuple(Contact, (address, is_wildcard))
     return contact
 
 
 def _media_type(type_: str, subtype: str, params: Params) -> MediaType:
-    media_type: MediaType = _new(MediaType)
-    _set_media_type(media_type, type_)
-    _set_media_subtype(media_type, subtype)
-    _set_media_params(media_type, params)
+    media_type: MediaType = _new_tuple(MediaType, (type_, subtype, params))
     return media_type
 
 
@@ -435,7 +416,7 @@ _via_plain = grammar.via_plain_full.match
 _media_type_plain = grammar.media_type_plain_full.match
 
 
-def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAddress:
+def parse_name_address(value: str, where: str, sipc: bool = False) -> NameAddress:
     """Parse a From/To/Contact/Route value (one list element).
 
     Follows RFC 3261 §20.10: an addr-spec outside ``< >`` may not contain ``,``, ``?`` or
@@ -449,21 +430,27 @@ def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAdd
         number = None if port is None else int(port)
         # An IPv6 reference or a port out of range goes the general way, for its error.
         if host[0] != "[" and (number is None or number <= 65535):
-            sip_uri = build_sip_uri(
-                scheme,
-                user,
-                password,
-                host,
-                number,
-                parse_uri_params(uri_params) if uri_params else (),
-                (),
+            address: NameAddress = _new_tuple(
+                NameAddress,
+                (
+                    _new_tuple(
+                        SipUri,
+                        (
+                            host,
+                            scheme,
+                            user,
+                            password,
+                            number,
+                            parse_uri_params(uri_params) if uri_params else (),
+                            (),
+                        ),
+                    ),
+                    name if quoted is None else quoted,
+                    _plain_params(params) if params else (),
+                    True,
+                ),
             )
-            return _name_address(
-                name if quoted is None else quoted,
-                sip_uri,
-                _plain_params(params) if params else (),
-                True,
-            )
+            return address
     text = grammar.normalize(value)
     display: str | None = None
     if text.startswith('"'):
@@ -511,33 +498,43 @@ def parse_name_address(value: str, *, where: str, sipc: bool = False) -> NameAdd
 
 def parse_contacts(value: str, *, sipc: bool = False) -> list[Contact]:
     """Parse a Contact header value: ``*`` or a comma-separated list."""
+    return list(parse_contact_tuple(value, sipc))
+
+
+def parse_contact_tuple(value: str, sipc: bool = False) -> tuple[Contact, ...]:
+    """:func:`parse_contacts`, as a tuple."""
     text = grammar.normalize(value) if "\n" in value else value.strip(" \t")
     if text == "*":
-        return [_contact(None, True)]
+        return (_contact(None, True),)
     out = []
     for part in grammar.split_list(text) if "," in text else (text,):
-        address = parse_name_address(part, where="Contact", sipc=sipc)
+        address = parse_name_address(part, "Contact", sipc)
         if address.params:
             expires = _param(address.params, "expires")
             if expires is not None:
                 _check_uint32(expires, "Contact expires")
-        out.append(_contact(address, False))
-    return out
+        out.append(_new_tuple(Contact, (address, False)))
+    return tuple(out)
 
 
 def parse_vias(value: str) -> list[Via]:
     """Parse a Via header value, which may hold several comma-separated vias."""
+    return list(parse_via_tuple(value))
+
+
+def parse_via_tuple(value: str) -> tuple[Via, ...]:
+    """:func:`parse_vias`, as a tuple."""
     m = _via_plain(value)
     if m is not None:
         protocol, version, transport, host, port, params = m.groups()
         number = None if port is None else int(port)
         if number is None or number <= 65535:
             params = _plain_params(params) if params else ()
-            return [_new_tuple(Via, (protocol, version, transport, host, number, params))]
+            return (_new_tuple(Via, (protocol, version, transport, host, number, params)),)
     text = grammar.normalize(value)
     if "," not in text:
-        return [_parse_via(text)]
-    return [_parse_via(part) for part in grammar.split_list(text)]
+        return (_parse_via(text),)
+    return tuple([_parse_via(part) for part in grammar.split_list(text)])
 
 
 _via_spaced = grammar.via_spaced_full.match
@@ -567,8 +564,35 @@ def _parse_via(part: str) -> Via:
 _cseq_match = grammar.cseq_re.match
 
 
+#: Methods of SIP and SIP-C (fetion-sipc.md §1.2), for the CSeq fast path: known tokens.
+_METHODS = frozenset(
+    (
+        *[
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "INFO",
+            "INVITE",
+            "MESSAGE",
+            "NOTIFY",
+            "OPTIONS",
+            "PRACK",
+            "PUBLISH",
+            "REFER",
+        ],
+        *["REGISTER", "SUBSCRIBE", "UPDATE", "R", "S", "SUB", "BN", "M", "I", "A", "O", "IN", "B"],
+    )
+)
+
+
 def parse_cseq(value: str) -> CSeq:
     """Parse ``CSeq``/``Q``: a 32-bit sequence number and a method (RFC 3261 §20.16)."""
+    # ``1 REGISTER``: digits (at most 9, so below 2**32), one SP and a known method, which is
+    # a token; the expression below would read the same.
+    number, _, method = value.partition(" ")
+    if method in _METHODS and len(number) < 10 and number.isdigit() and number.isascii():
+        cseq: CSeq = _new_tuple(CSeq, (int(number), method))
+        return cseq
     m = _cseq_match(grammar.normalize(value) if "\n" in value else value)
     if m is None:
         raise ParseError(f"malformed CSeq {value!r}")
@@ -576,7 +600,7 @@ def parse_cseq(value: str) -> CSeq:
     seq = int(number)
     if seq > grammar.MAX_UINT32:
         raise ParseError("CSeq number exceeds 2**32-1")
-    cseq: CSeq = _new_tuple(CSeq, (seq, method))
+    cseq = _new_tuple(CSeq, (seq, method))
     return cseq
 
 

@@ -4,6 +4,11 @@ A message keeps every header exactly as spelled on the wire (name, separator, va
 folds) so that parse → serialize gives back the same bytes. Typed accessors parse a header on
 first use and cache the result; :mod:`.validate` parses them all.
 
+For speed (decision 0007) the parser hands a message its header block taken apart (``Head``:
+canonical names, raw values, each name's first value) and leaves the tuple of
+:class:`Header` to be made on first use of ``headers``; a message built by code makes its
+``Head`` from ``headers`` on first use. Either way the message reads the same from outside.
+
 Folded values keep their fold as a bare ``"\\n"`` followed by the original white space; only
 the serializer turns it into the message's line ending.
 """
@@ -13,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple, Self, TypeVar
+from functools import partial
+from itertools import compress
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
@@ -44,27 +51,34 @@ class Header(NamedTuple):
 #: "Not in the typed cache yet" (``None`` is a cached "header absent").
 _MISSING: Any = object()
 
+#: A header block taken apart: the canonical names, the raw values, whether the message is
+#: SIP-C (which decides the names), the names and separators as spelled (lists, in order),
+#: and each canonical name's first value.
+Head = tuple[list[str], list[str], bool, list[str], list[str], dict[str, str]]
 
-def index_headers(
-    names: Iterable[str], values: Iterable[str], *, sipc: bool
-) -> dict[str, list[str]]:
-    """Map canonical header names to their raw values, in order.
+
+def make_head(
+    keys: list[str], values: list[str], sipc: bool, names: list[str], seps: list[str]
+) -> Head:
+    """The :data:`Head` of a header block (its first-value map made here)."""
+    # Reversed, so that the first line of a name is the one the dict keeps.
+    return keys, values, sipc, names, seps, dict(zip(reversed(keys), reversed(values), strict=True))
+
+
+def header_keys(names: Iterable[str], *, sipc: bool) -> list[str]:
+    """The canonical names of header names as spelled, in order.
 
     Args:
         names: The header names as spelled.
-        values: Their raw values.
         sipc: Read the names as SIP-C spells them.
     """
     known = h.SIPC_CANONICAL if sipc else h.SIP_CANONICAL
-    index: dict[str, list[str]] = {}
-    for name, value in zip(names, values, strict=True):
-        key = known.get(name) or h.canonical_name(name, sipc=sipc)
-        slot = index.get(key)
-        if slot is None:
-            index[key] = [value]
-        else:
-            slot.append(value)
-    return index
+    keys: list[str | None] = list(map(known.get, names))
+    if None in keys:
+        return [
+            key or h.canonical_name(name, sipc=sipc) for key, name in zip(keys, names, strict=True)
+        ]
+    return keys  # type: ignore[return-value]  # no None left
 
 
 # The typed accessors' parsers, as plain functions of the raw value (a ``partial`` with
@@ -99,46 +113,64 @@ class _Message:
     #: Per-message memo: ``""`` → the header index (canonical name → raw values), and each
     #: typed accessor's result under the header's canonical name.
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The header lines taken apart, what the typed accessors read (see ``Head``). The parser
+    # sets it and leaves ``headers`` unset: that tuple of ``Header`` is made only when asked
+    # for. On a message built by code it is made from ``headers`` on first use. Both through
+    # ``__getattr__``, which Python calls only for an attribute (a slot) not set yet.
+    _head: Head = field(init=False, compare=False, repr=False)
 
     version: str
+
+    if not TYPE_CHECKING:  # mypy would take any attribute name for a lazy one
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a slot that is not set yet: fill it and return its value.
+            if name == "headers":
+                return _lazy_headers(self)
+            if name == "_head":
+                return _lazy_head(self)
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- raw access -----------------------------------------------------------------------------
 
     @property
     def is_sipc(self) -> bool:
         """True when the message is spelled in SIP-C (``SIP-C/2.0``, ``SIP-C/4.0``)."""
-        return self.version[:5].upper() == "SIP-C"
+        return self._head[2]
 
     def _index(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] | None = self._cache.get("")
         if index is None:
-            headers = self.headers
-            index = self._cache[""] = index_headers(
-                [header.name for header in headers],
-                [header.value for header in headers],
-                sipc=self.is_sipc,
-            )
+            index = self._cache[""] = {}
+            head = self._head
+            for key, value in zip(head[0], head[1], strict=True):
+                slot = index.get(key)
+                if slot is None:
+                    index[key] = [value]
+                else:
+                    slot.append(value)
         return index
 
     def get_all(self, name: str) -> list[str]:
         """Every raw value of a header, by any spelling of its name (``Via``, ``v``, ``F``)."""
-        key = h.canonical_name(name, sipc=self.is_sipc)
+        key = h.canonical_name(name, sipc=self._head[2])
         return list(self._index().get(key, ()))
 
     def get(self, name: str) -> str | None:
         """The first raw value of a header, unfolded and stripped, or ``None``."""
-        values = self._index().get(h.canonical_name(name, sipc=self.is_sipc))
-        if not values:
-            return None
-        return grammar.normalize(values[0])
+        head = self._head
+        value = head[5].get(h.canonical_name(name, sipc=head[2]))
+        return None if value is None else grammar.normalize(value)
 
     def has(self, name: str) -> bool:
         """True when the header is present."""
-        return bool(self._index().get(h.canonical_name(name, sipc=self.is_sipc)))
+        head = self._head
+        return h.canonical_name(name, sipc=head[2]) in head[5]
 
     def count(self, name: str) -> int:
         """How many header lines carry this header."""
-        return len(self._index().get(h.canonical_name(name, sipc=self.is_sipc), ()))
+        head = self._head
+        return head[0].count(h.canonical_name(name, sipc=head[2]))
 
     def __iter__(self) -> Iterator[Header]:
         return iter(self.headers)
@@ -146,140 +178,148 @@ class _Message:
     # -- typed access ---------------------------------------------------------------------------
     #
     # A typed read is mostly bookkeeping, so the accessors of the everyday headers do theirs
-    # inline: the cache, then the header index (which the parser leaves in the cache), then the
-    # parse. The others share ``_first``/``_all``.
+    # inline: the cache, then the header's first value (``_head[5]``), then the parse. The
+    # others share ``_first``/``_all``.
 
     def _first(self, key: str, parse: Callable[[str], T]) -> T | None:
         """Parse the first value of header ``key`` (``None`` if absent) and cache it."""
-        values = (self._cache.get("") or self._index()).get(key)
-        result = parse(values[0]) if values else None
-        self._cache[key] = result
+        value = self._head[5].get(key)
+        result = self._cache[key] = None if value is None else parse(value)
         return result
 
-    def _all(self, key: str, parse: Callable[[str], list[T]]) -> tuple[T, ...]:
+    def _all(self, key: str, parse: Callable[[str], Iterable[T]]) -> tuple[T, ...]:
         """Parse every value of header ``key``, each a list, into one tuple, and cache it."""
-        values = (self._cache.get("") or self._index()).get(key)
-        if not values:
-            result: tuple[T, ...] = ()
-        elif len(values) == 1:
-            result = tuple(parse(values[0]))
-        else:
-            out: list[T] = []
-            for value in values:
+        out: list[T] = []
+        head = self._head
+        if key in head[5]:
+            for value in compress(head[1], map(key.__eq__, head[0])):
                 out += parse(value)
-            result = tuple(out)
-        self._cache[key] = result
+        result = self._cache[key] = tuple(out)
         return result
 
     @property
     def via(self) -> tuple[h.Via, ...]:
         """Every Via value, top first."""
         cache = self._cache
-        vias: tuple[h.Via, ...] = cache.get("via", _MISSING)
-        if vias is _MISSING:
-            values = (cache.get("") or self._index()).get("via")
-            if not values:
-                vias = ()
-            elif len(values) == 1:
-                vias = tuple(h.parse_vias(values[0]))
-            else:
-                vias = tuple([via for value in values for via in h.parse_vias(value)])
-            cache["via"] = vias
+        if "via" in cache:
+            vias: tuple[h.Via, ...] = cache["via"]
+            return vias
+        keys, _, _, _, _, first = self._head
+        if "via" not in first:
+            vias = cache["via"] = ()
+        elif len(first) == len(keys) or keys.count("via") == 1:
+            vias = cache["via"] = h.parse_via_tuple(first["via"])
+        else:
+            vias = self._all("via", h.parse_via_tuple)
         return vias
 
     @property
     def from_(self) -> h.NameAddress | None:
         """From (SIP-C ``F``)."""
         cache = self._cache
-        address: h.NameAddress | None = cache.get("from", _MISSING)
-        if address is _MISSING:
-            values = (cache.get("") or self._index()).get("from")
-            sipc = self.version[:5].upper() == "SIP-C"
-            address = cache["from"] = (
-                h.parse_name_address(values[0], where="From", sipc=sipc) if values else None
-            )
+        if "from" in cache:
+            address: h.NameAddress | None = cache["from"]
+            return address
+        head = self._head
+        first = head[5]
+        address = cache["from"] = (
+            h.parse_name_address(first["from"], "From", head[2]) if "from" in first else None
+        )
         return address
 
     @property
     def to(self) -> h.NameAddress | None:
         """To (SIP-C ``T``)."""
         cache = self._cache
-        address: h.NameAddress | None = cache.get("to", _MISSING)
-        if address is _MISSING:
-            values = (cache.get("") or self._index()).get("to")
-            sipc = self.version[:5].upper() == "SIP-C"
-            address = cache["to"] = (
-                h.parse_name_address(values[0], where="To", sipc=sipc) if values else None
-            )
+        if "to" in cache:
+            address: h.NameAddress | None = cache["to"]
+            return address
+        head = self._head
+        first = head[5]
+        address = cache["to"] = (
+            h.parse_name_address(first["to"], "To", head[2]) if "to" in first else None
+        )
         return address
 
     @property
     def call_id(self) -> str | None:
         """Call-ID (SIP-C ``I``)."""
         cache = self._cache
-        call_id: str | None = cache.get("call-id", _MISSING)
-        if call_id is _MISSING:
-            values = (cache.get("") or self._index()).get("call-id")
-            call_id = cache["call-id"] = h.parse_call_id(values[0]) if values else None
+        if "call-id" in cache:
+            call_id: str | None = cache["call-id"]
+            return call_id
+        first = self._head[5]
+        call_id = cache["call-id"] = (
+            h.parse_call_id(first["call-id"]) if "call-id" in first else None
+        )
         return call_id
 
     @property
     def cseq(self) -> h.CSeq | None:
         """CSeq (SIP-C ``Q``)."""
         cache = self._cache
-        cseq: h.CSeq | None = cache.get("cseq", _MISSING)
-        if cseq is _MISSING:
-            values = (cache.get("") or self._index()).get("cseq")
-            cseq = cache["cseq"] = h.parse_cseq(values[0]) if values else None
+        if "cseq" in cache:
+            cseq: h.CSeq | None = cache["cseq"]
+            return cseq
+        first = self._head[5]
+        cseq = cache["cseq"] = h.parse_cseq(first["cseq"]) if "cseq" in first else None
         return cseq
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards."""
         cache = self._cache
-        hops: int | None = cache.get("max-forwards", _MISSING)
-        if hops is _MISSING:
-            values = (cache.get("") or self._index()).get("max-forwards")
-            hops = cache["max-forwards"] = h.parse_max_forwards(values[0]) if values else None
+        if "max-forwards" in cache:
+            hops: int | None = cache["max-forwards"]
+            return hops
+        first = self._head[5]
+        hops = cache["max-forwards"] = (
+            h.parse_max_forwards(first["max-forwards"]) if "max-forwards" in first else None
+        )
         return hops
 
     @property
     def contact(self) -> tuple[h.Contact, ...]:
         """Every Contact value."""
         cache = self._cache
-        contacts: tuple[h.Contact, ...] = cache.get("contact", _MISSING)
-        if contacts is _MISSING:
-            values = (cache.get("") or self._index()).get("contact")
-            if values:
-                sipc = self.version[:5].upper() == "SIP-C"
-                contacts = tuple(
-                    [c for value in values for c in h.parse_contacts(value, sipc=sipc)]
-                )
-            else:
-                contacts = ()
-            cache["contact"] = contacts
+        if "contact" in cache:
+            contacts: tuple[h.Contact, ...] = cache["contact"]
+            return contacts
+        keys, _, sipc, _, _, first = self._head
+        if "contact" not in first:
+            contacts = cache["contact"] = ()
+        elif len(first) == len(keys) or keys.count("contact") == 1:
+            contacts = cache["contact"] = h.parse_contact_tuple(first["contact"], sipc)
+        else:
+            contacts = self._all("contact", lambda v: h.parse_contact_tuple(v, sipc))
         return contacts
 
     @property
     def content_length(self) -> int | None:
         """Content-Length (SIP-C ``L``) as written; the serializer rewrites it from the body."""
         cache = self._cache
-        length: int | None = cache.get("content-length", _MISSING)
-        if length is _MISSING:
-            values = (cache.get("") or self._index()).get("content-length")
-            length = cache["content-length"] = (
-                h.parse_uint32(values[0], "Content-Length") if values else None
-            )
+        if "content-length" in cache:
+            length: int | None = cache["content-length"]
+            return length
+        first = self._head[5]
+        length = cache["content-length"] = (
+            h.parse_uint32(first["content-length"], "Content-Length")
+            if "content-length" in first
+            else None
+        )
         return length
 
     @property
     def content_type(self) -> h.MediaType | None:
         """Content-Type (SIP-C ``C``)."""
         cache = self._cache
-        media_type: h.MediaType | None = cache.get("content-type", _MISSING)
-        if media_type is _MISSING:
-            values = (cache.get("") or self._index()).get("content-type")
-            media_type = cache["content-type"] = h.parse_media_type(values[0]) if values else None
+        if "content-type" in cache:
+            media_type: h.MediaType | None = cache["content-type"]
+            return media_type
+        first = self._head[5]
+        media_type = cache["content-type"] = (
+            h.parse_media_type(first["content-type"]) if "content-type" in first else None
+        )
         return media_type
 
     @property
@@ -298,10 +338,11 @@ class _Message:
     def date(self) -> dt.datetime | None:
         """Date (SIP-C ``D``)."""
         cache = self._cache
-        date: dt.datetime | None = cache.get("date", _MISSING)
-        if date is _MISSING:
-            values = (cache.get("") or self._index()).get("date")
-            date = cache["date"] = h.parse_date(values[0]) if values else None
+        if "date" in cache:
+            date: dt.datetime | None = cache["date"]
+            return date
+        first = self._head[5]
+        date = cache["date"] = h.parse_date(first["date"]) if "date" in first else None
         return date
 
     @property
@@ -337,7 +378,7 @@ class _Message:
     @property
     def supported(self) -> tuple[str, ...]:
         """Supported option tags; SIP-C's ``K`` values (``text/plain``, ``SaveHistory``)."""
-        if self.is_sipc:
+        if self._head[2]:
             return tuple(grammar.normalize(v) for v in self.get_all("supported"))
         value: tuple[str, ...] = self._cache.get("supported", _MISSING)
         return self._all("supported", _parse_supported) if value is _MISSING else value
@@ -412,39 +453,28 @@ class Response(_Message):
 Message = Request | Response
 
 # Construction for the parser's hot path (see ``_build``): the same objects the generated
-# ``__init__`` makes, with every field given.
+# ``__init__`` makes, every field set but ``headers``, which ``_lazy_headers`` makes on demand.
 _new = object.__new__
+_header_new: Any = partial(tuple.__new__, Header)
+_FIELDS = ("headers", "body", "eol", "is_terminated", "_cache", "_head", "version")
 (
-    _set_method,
-    _set_uri,
-    _set_request_version,
-    _set_request_headers,
-    _set_request_body,
-    _set_request_eol,
-    _set_request_terminated,
-    _set_request_cache,
-) = slot_setters(
-    Request, "method", "uri", "version", "headers", "body", "eol", "is_terminated", "_cache"
-)
-(
-    _set_status,
-    _set_reason,
-    _set_response_version,
-    _set_response_headers,
-    _set_response_body,
-    _set_response_eol,
-    _set_response_terminated,
-    _set_response_cache,
-) = slot_setters(
-    Response, "status", "reason", "version", "headers", "body", "eol", "is_terminated", "_cache"
-)
+    _set_headers,
+    _set_body,
+    _set_eol,
+    _set_terminated,
+    _set_cache,
+    _set_head,
+    _set_version,
+) = slot_setters(_Message, *_FIELDS)
+_set_method, _set_uri = slot_setters(Request, *_FIELDS, "method", "uri")[-2:]
+_set_status, _set_reason = slot_setters(Response, *_FIELDS, "status", "reason")[-2:]
 
 
 def build_request(
     method: str,
     uri: str,
     version: str,
-    headers: tuple[Header, ...],
+    head: Head,
     body: bytes,
     eol: str,
     is_terminated: bool,
@@ -454,12 +484,12 @@ def build_request(
     request: Request = _new(Request)
     _set_method(request, method)
     _set_uri(request, uri)
-    _set_request_version(request, version)
-    _set_request_headers(request, headers)
-    _set_request_body(request, body)
-    _set_request_eol(request, eol)
-    _set_request_terminated(request, is_terminated)
-    _set_request_cache(request, cache)
+    _set_version(request, version)
+    _set_body(request, body)
+    _set_eol(request, eol)
+    _set_terminated(request, is_terminated)
+    _set_cache(request, cache)
+    _set_head(request, head)
     return request
 
 
@@ -467,7 +497,7 @@ def build_response(
     status: int,
     reason: str,
     version: str,
-    headers: tuple[Header, ...],
+    head: Head,
     body: bytes,
     eol: str,
     is_terminated: bool,
@@ -477,13 +507,36 @@ def build_response(
     response: Response = _new(Response)
     _set_status(response, status)
     _set_reason(response, reason)
-    _set_response_version(response, version)
-    _set_response_headers(response, headers)
-    _set_response_body(response, body)
-    _set_response_eol(response, eol)
-    _set_response_terminated(response, is_terminated)
-    _set_response_cache(response, cache)
+    _set_version(response, version)
+    _set_body(response, body)
+    _set_eol(response, eol)
+    _set_terminated(response, is_terminated)
+    _set_cache(response, cache)
+    _set_head(response, head)
     return response
+
+
+def _lazy_headers(message: _Message) -> tuple[Header, ...]:
+    # Only a parsed message lacks ``headers``, and the parser always sets ``_head``.
+    _, values, _, names, seps, _ = message._head
+    headers = tuple(map(_header_new, zip(names, values, seps, strict=True)))
+    _set_headers(message, headers)
+    return headers
+
+
+def _lazy_head(message: _Message) -> Head:
+    headers = message.headers
+    sipc = message.version[:5].upper() == "SIP-C"
+    names = [header.name for header in headers]
+    head = make_head(
+        header_keys(names, sipc=sipc),
+        [header.value for header in headers],
+        sipc,
+        names,
+        [header.sep for header in headers],
+    )
+    _set_head(message, head)
+    return head
 
 
 def require_header(message: Message, name: str) -> str:

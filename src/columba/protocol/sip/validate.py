@@ -84,20 +84,18 @@ def validate(message: Message) -> None:
     Raises:
         ParseError: the first problem found, with the status to answer.
     """
-    sipc = message.is_sipc
+    keys, values, sipc, names, _, _ = message._head
     checks = _CHECKS[sipc]
-    known = h.SIPC_CANONICAL if sipc else h.SIP_CANONICAL
-    for header in message.headers:
-        name = header.name
-        check = checks.get(known.get(name) or h.canonical_name(name, sipc=sipc))
+    for i, key in enumerate(keys):
+        check = checks.get(key)
         if check is None:
             continue
         try:
-            check(header.value)
+            check(values[i])
         except ParseError as exc:
-            raise ParseError(f"{header.name}: {exc.reason}", status=exc.status) from None
+            raise ParseError(f"{names[i]}: {exc.reason}", status=exc.status) from None
         except ValueError as exc:  # e.g. int() of a malformed parameter value
-            raise ParseError(f"{header.name}: {exc}") from None
+            raise ParseError(f"{names[i]}: {exc}") from None
     if isinstance(message, Request):
         _validate_request_line(message)
 
