@@ -31,6 +31,12 @@ What is measured (ratio = Σ compressed bytes / Σ text bytes; lower is better):
   zstd raw-content dictionary; its last 32 KiB as a DEFLATE preset dictionary) and measured
   on the test half, next to MCP and every other method on that same half. ``--splits N``
   repeats the split with N seeds and reports the spread, because the halves are small.
+* **Generated messages** (``--generated N``, 300 by default): drawn, derandomized, from the
+  property tests' message strategy (``tests/protocol/mcp/strategies.py``) and kept when the
+  text parser reads them back as themselves; reported like a corpus (all and held-out half),
+  without a target. No MCP table was made from them, nor from the corpora: MCP's tables come
+  from the protocols (``docs/protocol/mcp.md`` §13), so its "all" and held-out figures differ
+  only by which messages are counted, while the trained baselines see their training half.
 * **Framing** is left out everywhere: MCP's TCP length prefix and any baseline's would be the
   same. zstd frames carry no checksum and no dictionary id (the dictionary is agreed out of
   band) but keep the content size; DEFLATE uses ``memLevel`` 9.
@@ -41,7 +47,9 @@ What is measured (ratio = Σ compressed bytes / Σ text bytes; lower is better):
   ``bench/parse.py``: whole passes over the corpus for ``--seconds``, ``gc.collect()`` before
   each, rows interleaved round-robin over ``--rounds`` with a rotating start; median and best
   round. Every output of every timed pass is compared afterwards, untimed, with the original
-  (the bytes of a stateless encode, the message of a decode).
+  (the bytes of a stateless encode, the message of a decode). A baseline row times, in the
+  same run, the text path a gateway runs anyway (``parse_message`` + ``serialize``), so that
+  the figure can be read on a loaded machine.
 * **Targets** (the MCP issue), each printed as met / NOT met with the measured value:
   stateless ratio ≤ 0.15 on SIP (``im``) and ≤ 0.20 on SIP-C, on all messages and on the
   held-out half; stateful ratio ≤ 0.08 on both, one connection and per Call-ID; stateless
@@ -99,8 +107,17 @@ ZSTD_LEVEL = 19
 ZSTD_DICT_ID = 0x4D4350  # "MCP": train_dictionary draws a random id when given 0
 DEFLATE_WINDOW = 32 * 1024
 SYNC_TAIL = b"\x00\x00\xff\xff"  # RFC 7692 §7.2.1
-DEFAULTS: dict[str, Any] = {"seconds": 0.5, "rounds": 5, "limit": None, "splits": 5}
-QUICK: dict[str, Any] = {"seconds": 0.05, "rounds": 1, "limit": 12, "splits": 1}
+DEFAULTS: dict[str, Any] = {
+    "seconds": 0.5,
+    "rounds": 5,
+    "limit": None,
+    "splits": 5,
+    "generated": 300,
+}
+QUICK: dict[str, Any] = {"seconds": 0.05, "rounds": 1, "limit": 12, "splits": 1, "generated": 20}
+#: Messages no table was ever shown: drawn from the property tests' message strategy.
+GENERATED = "generated"
+GENERATED_SOURCE = ("tests/protocol/mcp/strategies.py", "messages()")
 #: The MCP issue's ratio targets: (mode, corpus, table "all" or "held-out", row, ratio ≤).
 RATIO_TARGETS = (
     ("stateless", "im", "all", "mcp-stateless", 0.15),
@@ -113,6 +130,8 @@ RATIO_TARGETS = (
     ("stateful", "sipc", "all", "mcp-stateful-call-id", 0.08),
 )
 SPEED_TARGET = ("all", "encode+decode", 50_000.0)
+#: The same-run baseline of the throughput table: the text path a gateway runs anyway.
+BASELINE_MODE = "baseline: text parse+serialize"
 
 
 class Skipped(Exception):
@@ -201,6 +220,65 @@ def load_corpus(root: Path, name: str, limit: int | None, options: McpOptions) -
         rewritten=tuple(rewritten),
         digest=digest.hexdigest(),
     )
+
+
+def generated_corpus(count: int, options: McpOptions) -> tuple[Corpus | None, str]:
+    """``count`` messages drawn (derandomized) from the property tests' strategy, those the
+    text parser reads back as themselves; or ``None`` and why (hypothesis not installed).
+
+    They are random on purpose (random tokens, names, separators, bodies, CJK, look-alikes of
+    every typed form): no table was fitted to them, which is the point of measuring them.
+    """
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+
+        sys.path.insert(0, str(REPO))
+        try:
+            properties = importlib.import_module("tests.protocol.mcp.strategies")
+        finally:
+            sys.path.remove(str(REPO))
+    except ImportError as exc:
+        return None, f"skipped: {exc} (uv run --frozen --group dev …)"
+    drawn: list[Message] = []
+
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
+    @given(properties.messages())
+    def collect(message: Message) -> None:
+        drawn.append(message)
+
+    collect()
+    digest = hashlib.sha256()
+    items: list[Item] = []
+    encoder = Encoder(options)
+    for position, message in enumerate(drawn):
+        carried = properties.carried(message)
+        if carried is None:
+            continue
+        try:
+            encoder.encode(carried)
+        except ProtocolError:
+            continue
+        text = serialize(carried)
+        digest.update(text + b"\0")
+        name = f"generated-{position:04d}"
+        items.append(Item(name=name, message=carried, text=text, group=_group_of(carried, name)))
+    return Corpus(
+        name=GENERATED,
+        folder=GENERATED_SOURCE[0],
+        pattern=GENERATED_SOURCE[1],
+        files=len(drawn),
+        items=tuple(items),
+        excluded=(),
+        rewritten=(),
+        digest=digest.hexdigest(),
+    ), ""
 
 
 def groups_of(items: Sequence[Item]) -> dict[str, list[int]]:
@@ -701,11 +779,19 @@ class Speed:
 
 
 def speed_rows(corpora: Sequence[Corpus], options: McpOptions, table_size: int) -> list[Speed]:
-    named = [(c.name, tuple(i.message for i in c.items)) for c in corpora]
+    named = [
+        (c.name, tuple(i.message for i in c.items), tuple(i.text for i in c.items)) for c in corpora
+    ]
     if len(named) > 1:
-        named.append(("all", tuple(m for _, ms in named for m in ms)))
+        named.append(
+            (
+                "all",
+                tuple(m for _, ms, _ in named for m in ms),
+                tuple(t for *_, ts in named for t in ts),
+            )
+        )
     rows = []
-    for name, messages in named:
+    for name, messages, texts in named:
         if not messages:
             continue
         encoder, decoder = Encoder(options), Decoder(options)
@@ -727,11 +813,15 @@ def speed_rows(corpora: Sequence[Corpus], options: McpOptions, table_size: int) 
             d = Decoder(options, table_size=table_size)
             return [d.decode(e.encode(m)) for m in ms]
 
+        def text(ts: tuple[bytes, ...] = texts) -> list[Any]:
+            return [serialize(parse_message(t, datagram=True)) for t in ts]
+
         for mode, run, expected in (
             ("encode", encode, encoded),
             ("decode", decode, messages),
             ("encode+decode", both, messages),
             (f"encode+decode stateful ({table_size:,} B)", stateful, messages),
+            (BASELINE_MODE, text, texts),
         ):
             rows.append(
                 Speed(corpus=name, mode=mode, messages=messages, run=run, expected=expected)
@@ -873,6 +963,16 @@ def _target_verdicts(
     verdict = _verdict(name, value, floor, lower=False, spec=",.0f", unit=" msg/s")
     if speed is not None and speed.rounds:
         verdict["verdict"] += f" (best round {max(speed.rounds):,.0f})"
+        base = next(
+            (b for b in speeds if (b.corpus, b.mode) == (speed.corpus, BASELINE_MODE)), None
+        )
+        if base is not None and base.rounds and value:
+            baseline = statistics.median(base.rounds)
+            verdict["baseline_msgs_per_s"] = baseline
+            verdict["verdict"] += (
+                f"; same run, text parse+serialize {baseline:,.0f} msg/s, MCP at "
+                f"{value / baseline:.3f}× of it"
+            )
     verdicts.append(verdict)
     return verdicts
 
@@ -1037,6 +1137,10 @@ NOTES = (
     "connection; a server holding many connections would cap it (no difference on these "
     "small corpora, every one smaller than the window)",
     "the torture set has no target: its messages are unlike one another on purpose",
+    "'generated' messages are drawn (derandomized) from the property tests' strategy and kept "
+    "when the text parser reads them back as themselves ('N of M files' = kept of drawn): "
+    "random tokens, separators, CJK, look-alikes of every typed form; no table, word list or "
+    "dictionary of MCP was made from them; no target",
     "throughput starts from parsed messages and ends at decoded ones; the encoder and decoder "
     "each serialize and re-parse the message once (docs/protocol/mcp.md §1, §7), which is in "
     "the figure",
@@ -1072,6 +1176,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--corpus", default=",".join(CORPORA), help=f"comma-separated ({','.join(CORPORA)})"
     )
+    p.add_argument(
+        "--generated",
+        type=int,
+        help=f"messages drawn from the property tests' strategy ({DEFAULTS['generated']}; "
+        "0 = none)",
+    )
     p.add_argument("--no-throughput", action="store_true", help="sizes only")
     p.add_argument(
         "--quick",
@@ -1095,8 +1205,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     for key, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    if args.seconds <= 0 or args.rounds < 1 or args.splits < 1:
-        p.error("--seconds must be > 0; --rounds and --splits ≥ 1")
+    if args.seconds <= 0 or args.rounds < 1 or args.splits < 1 or args.generated < 0:
+        p.error("--seconds must be > 0; --rounds and --splits ≥ 1; --generated ≥ 0")
     if not 1 <= args.table_size <= DEFAULT_LIMITS.max_table_size:
         p.error(f"--table-size must be 1 to {DEFAULT_LIMITS.max_table_size} (McpLimits)")
     if args.limit is not None and args.limit < 1:
@@ -1117,6 +1227,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             file=sys.stderr,
         )
         return 2
+    generated, generated_reason = (
+        generated_corpus(args.generated, options) if args.generated else (None, "")
+    )
 
     zstd, zstd_reason = _import("zstandard")
     brotli, brotli_reason = _import("brotli")
@@ -1138,6 +1251,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         report, corpus_errors = corpus_report(env, all_methods, corpus, args.seed, args.splits)
         reports.append(report)
         errors += [f"{corpus.name}: {e}" for e in corpus_errors]
+    if generated is not None and generated.items:
+        if progress is not None:
+            print(f"sizes: {GENERATED} …", file=progress, flush=True)
+        report, corpus_errors = corpus_report(env, all_methods, generated, args.seed, 1)
+        reports.append(report)
+        errors += [f"{GENERATED}: {e}" for e in corpus_errors]
 
     speeds = [] if args.no_throughput else speed_rows(corpora, options, args.table_size)
     measure_speed(speeds, rounds=args.rounds, seconds=args.seconds, progress=progress)
@@ -1155,6 +1274,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             "splits": args.splits,
             "table_size": args.table_size,
             "domains": list(args.domain),
+            "generated": args.generated,
+            "generated_reason": generated_reason,
             "rounds": args.rounds,
             "seconds": args.seconds,
             "zstd_level": ZSTD_LEVEL,
@@ -1185,7 +1306,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             for s in speeds
         ],
         "targets": _target_verdicts(reports, speeds, args.table_size),
-        "notes": list(NOTES),
+        "notes": [*NOTES, *([f"generated: {generated_reason}"] if generated_reason else [])],
         "errors": errors,
     }
     if args.json:

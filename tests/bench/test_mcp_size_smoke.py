@@ -45,7 +45,13 @@ ALL_ROWS = [
 ]
 TRAINED = ["zstd-19-trained", "zstd-19-raw-dict", "deflate-9-train-text"]
 NEEDS = {"brotli-11": "brotli"} | {key: "zstandard" for key in ALL_ROWS + TRAINED if "zstd" in key}
-MODES = {"encode", "decode", "encode+decode", "encode+decode stateful (4,096 B)"}
+MODES = {
+    "encode",
+    "decode",
+    "encode+decode",
+    "encode+decode stateful (4,096 B)",
+    "baseline: text parse+serialize",
+}
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +143,8 @@ def test_quick_json_report(report: dict[str, Any], mini_corpus: Path) -> None:
     assert report["errors"] == []
 
     corpora = {c["name"]: c for c in report["corpora"]}
-    assert list(corpora) == ["im", "sipc", "torture"]
+    assert list(corpora) == ["im", "sipc", "torture", "generated"]
+    assert 0 < corpora["generated"]["messages"] <= corpora["generated"]["file_count"] == 20
     assert corpora["im"]["messages"] == corpora["sipc"]["messages"] == PER_MESSAGE
     torture = corpora["torture"]
     assert (torture["file_count"], torture["messages"]) == (3, 2)
@@ -183,7 +190,7 @@ def test_quick_text_report(bench: ModuleType, mini_corpus: Path) -> None:
     for name in ("im", "sipc", "torture"):
         assert any(line.startswith(f"== {name}: ") for line in lines)
         assert any(line.startswith(f"{name} held-out half (seed 0)") for line in lines)
-    assert sum(line.startswith("method ") for line in lines) == 6
+    assert sum(line.startswith("method ") for line in lines) == 8  # 3 corpora + generated, ×2
     assert "left out (1: parser refuses, or MCP cannot carry): clerr.dat" in lines
     assert any(line.startswith("MCP stateless ") for line in lines)
     assert "SigComp state id fbe507df…1ba5 ok" in text

@@ -143,11 +143,12 @@ def test_sending_before_the_handshake_is_a_usage_error() -> None:
 @pytest.mark.parametrize(
     "hello",
     [
-        b"MCX\x01\x01\x00",
+        b"MCX\x02\x01\x00",
         b"MCP\x00\x01\x00",
-        b"MCP\x01\x07\x00",
-        b"MCP\x01\x01",
-        b"MCP\x01\x01\x00junk",
+        b"MCP\x01\x01\x00",  # version 1: its text items have no references
+        b"MCP\x02\x07\x00",
+        b"MCP\x02\x01",
+        b"MCP\x02\x01\x00junk",
         b"",
     ],
 )
@@ -163,11 +164,12 @@ def test_bad_hellos_fail_the_connection(hello: bytes) -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        b"MCP\x01\x01\x80\x40",  # a bigger table than offered
-        b"MCP\x02\x01\x80\x20\x00",  # a newer version than ours
-        b"MCP\x01\x01\x00\x00",  # stateful without a table
-        b"MCP\x01\x01\x80\x20\x01\x03a b",  # a domain that is no token
-        b"MCP\x01\x01\x80\x20\x0d",  # too many domains
+        b"MCP\x02\x01\x80\x40",  # a bigger table than offered
+        b"MCP\x03\x01\x80\x20\x00",  # a newer version than ours
+        b"MCP\x01\x01\x80\x20\x00",  # an older version than ours
+        b"MCP\x02\x01\x00\x00",  # stateful without a table
+        b"MCP\x02\x01\x80\x20\x01\x03a b",  # a domain that is no token
+        b"MCP\x02\x01\x80\x20\x0d",  # too many domains
     ],
 )
 def test_bad_answers_fail_the_connection(answer: bytes) -> None:
@@ -182,7 +184,7 @@ def test_a_client_never_gets_more_than_it_asked_for() -> None:
     client = McpConnection(Role.CLIENT, McpConfig(mode=Mode.STATELESS))
     client.initiate()
     with pytest.raises(McpHandshakeError):
-        client.receive(frame(b"MCP\x01\x01\x80\x20\x00"))
+        client.receive(frame(b"MCP\x02\x01\x80\x20\x00"))
 
 
 def test_a_broken_message_ends_the_connection() -> None:

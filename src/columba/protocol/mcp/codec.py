@@ -12,6 +12,9 @@ One message is::
                its typed codec or as text items
     body       by kind: nothing, raw (varint length + bytes), text items or XML items
 
+Text items may name a run of text sent before in the message (stateless) or on the connection
+(stateful) by a one-item reference (MCP 2, :mod:`.refs`); secrets add no runs.
+
 Content-Length (SIP-C ``L``) is never sent when it equals the body length: the decoder writes
 it. The decoder accepts only a message whose text form parses back to the same message, so a
 gateway that turns MCP into SIP-C text can never be made to emit a header line (or a body)
@@ -24,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from columba.protocol.errors import ParseError
-from columba.protocol.mcp.buffer import Buffer, encode_text
+from columba.protocol.mcp.buffer import Buffer
 from columba.protocol.mcp.errors import (
     McpDecodeError,
     McpLimitExceeded,
@@ -38,6 +41,7 @@ from columba.protocol.mcp.fields import (
     pull_typed,
     typed_payload,
 )
+from columba.protocol.mcp.refs import Refs
 from columba.protocol.mcp.scanner import push_text, scan, scan_xml
 from columba.protocol.mcp.table import DynamicTable
 from columba.protocol.mcp.tables import (
@@ -56,12 +60,10 @@ from columba.protocol.mcp.tables import (
 from columba.protocol.mcp.text import (
     Budget,
     Dictionary,
-    Token,
     dictionary,
     pull_raw,
     pull_text,
     push_tokens,
-    render,
 )
 from columba.protocol.sip.message import Header, Message, Request, Response
 from columba.protocol.sip.parser import ParseLimits, parse_message
@@ -139,6 +141,7 @@ class Encoder:
         self._words = dictionary(options.domains)
         self._table = DynamicTable(table_size)
         self._stateful = table_size > 0
+        self._refs = Refs()
         self._limits = limits
         self._broken = False
 
@@ -146,6 +149,11 @@ class Encoder:
     def table(self) -> DynamicTable:
         """The dynamic table (empty when stateless)."""
         return self._table
+
+    @property
+    def refs(self) -> Refs:
+        """The reference list kept between messages (empty when stateless)."""
+        return self._refs
 
     def encode(self, message: Message) -> bytes:
         """The MCP bytes of ``message``.
@@ -166,17 +174,16 @@ class Encoder:
     def _encode(self, message: Message) -> bytes:
         buf = Buffer()
         words = self._words
+        refs = self._refs if self._stateful else Refs()
         body = message.body
         version_code = VERSION_INDEX.get(message.version, 0)
-        kind, body_bytes = _encode_body(body, words)
-        head = (version_code << Head.VERSION_SHIFT) | kind
+        head = version_code << Head.VERSION_SHIFT
         if isinstance(message, Response):
             head |= Head.RESPONSE
         if message.eol == "\n":
             head |= Head.LF
         if not message.is_terminated:
             head |= Head.UNTERMINATED
-        buf.push_uint8(head)
         if not version_code:
             buf.push_string(message.version)
         if isinstance(message, Request):
@@ -184,21 +191,25 @@ class Encoder:
             buf.push_varint(method)
             if not method:
                 buf.push_string(message.method)
-            push_text(buf, message.uri, words)
+            push_text(buf, message.uri, words, refs)
         else:
-            _push_status(buf, message.status, message.reason, words)
+            _push_status(buf, message.status, message.reason, words, refs)
         buf.push_varint(len(message.headers))
         sipc = message.is_sipc
         for header in message.headers:
-            self._push_header(buf, header, sipc, len(body))
-        buf.push_bytes(body_bytes)
-        return buf.data
+            self._push_header(buf, header, sipc, len(body), refs)
+        # The body comes last on the wire and may refer to the runs the fields added.
+        kind, body_bytes = _encode_body(body, words, refs.copy() if self._stateful else refs)
+        return bytes((head | kind,)) + buf.data + body_bytes
 
-    def _push_header(self, buf: Buffer, header: Header, sipc: bool, body_length: int) -> None:
+    def _push_header(
+        self, buf: Buffer, header: Header, sipc: bool, body_length: int, refs: Refs
+    ) -> None:
         name, value, sep = header
         key = canonical(name, sipc=sipc)
         table = self._table
-        indexable = self._stateful and not is_sensitive(name)
+        sensitive = is_sensitive(name)
+        indexable = self._stateful and not sensitive
         if indexable:
             found = table.find(name, sep, value)
             if found is not None:
@@ -236,7 +247,7 @@ class Encoder:
             if sep != DEFAULT_SEP:
                 buf.push_string(sep)
         if payload is None:
-            push_text(buf, value, self._words)
+            push_text(buf, value, self._words, refs, record=not sensitive)
         else:
             buf.push_bytes(payload)
         if insert:
@@ -262,6 +273,7 @@ class Decoder:
         self._words = dictionary(options.domains)
         self._table = DynamicTable(table_size)
         self._stateful = table_size > 0
+        self._refs = Refs()
         self._limits = limits
         self._parse_limits = limits.parse_limits()
         self._failed: McpDecodeError | None = None
@@ -270,6 +282,11 @@ class Decoder:
     def table(self) -> DynamicTable:
         """The dynamic table (empty when stateless)."""
         return self._table
+
+    @property
+    def refs(self) -> Refs:
+        """The reference list kept between messages (empty when stateless)."""
+        return self._refs
 
     def decode(self, data: bytes) -> Message:
         """The message MCP bytes encode.
@@ -297,6 +314,7 @@ class Decoder:
 
     def _decode(self, buf: Buffer) -> Message:
         words = self._words
+        refs = self._refs if self._stateful else Refs()
         budget = Budget(self._limits.max_message_bytes)
         head = buf.pull_uint8()
         kind = head & Head.BODY_MASK
@@ -309,13 +327,13 @@ class Decoder:
         status = 0
         is_response = bool(head & Head.RESPONSE)
         if is_response:
-            status, reason = _pull_status(buf, words, budget)
+            status, reason = _pull_status(buf, words, budget, refs)
         else:
             code = buf.pull_varint()
             if code >= len(METHODS):
                 raise McpDecodeError(f"MCP method {code} is not in the method table")
             method = METHODS[code] if code else buf.pull_string()
-            uri = pull_text(buf, words, budget)
+            uri = pull_text(buf, words, budget, refs=refs)
             budget.spend(len(method))
         sipc = version[:5].upper() == "SIP-C"
         count = buf.pull_varint()
@@ -324,11 +342,11 @@ class Decoder:
         headers: list[Header] = []
         lengths: list[int] = []
         for position in range(count):
-            header, is_length = self._pull_header(buf, sipc, budget)
+            header, is_length = self._pull_header(buf, sipc, budget, refs)
             if is_length:
                 lengths.append(position)
             headers.append(header)
-        body = _decode_body(buf, kind, words, budget)
+        body = _decode_body(buf, kind, words, budget, refs.copy() if self._stateful else refs)
         if not buf.eof():
             raise McpDecodeError("trailing bytes after an MCP message")
         for position in lengths:
@@ -359,7 +377,9 @@ class Decoder:
             )
         return _checked(message, self._parse_limits)
 
-    def _pull_header(self, buf: Buffer, sipc: bool, budget: Budget) -> tuple[Header, bool]:
+    def _pull_header(
+        self, buf: Buffer, sipc: bool, budget: Budget, refs: Refs
+    ) -> tuple[Header, bool]:
         """One header field, and whether its value is the body length (filled in later)."""
         first = buf.pull_uint8()
         table = self._table
@@ -398,9 +418,10 @@ class Decoder:
         budget.spend(len(name) + len(sep) + 2)
         key = canonical(name, sipc=sipc)
         codec = Codec.TEXT if as_text else codec_for(key, sipc=sipc)
-        value = pull_typed(buf, codec, self._words, budget)
+        sensitive = is_sensitive(name)
+        value = pull_typed(buf, codec, self._words, budget, refs, record=not sensitive)
         if insert:
-            if is_sensitive(name):
+            if sensitive:
                 raise McpDecodeError(f"MCP peer inserted the sensitive field {name!r} in its table")
             if codec == Codec.LENGTH:
                 raise McpDecodeError("MCP peer inserted a derived Content-Length in its table")
@@ -465,7 +486,7 @@ def _header_name(index: int) -> str:
     return HEADER_NAMES[index]
 
 
-def _push_status(buf: Buffer, status: int, reason: str, words: Dictionary) -> None:
+def _push_status(buf: Buffer, status: int, reason: str, words: Dictionary, refs: Refs) -> None:
     if not 0 <= status <= MAX_STATUS:
         raise McpUsageError(f"status {status} cannot be carried by MCP")
     buf.push_varint(status)
@@ -475,16 +496,16 @@ def _push_status(buf: Buffer, status: int, reason: str, words: Dictionary) -> No
         buf.push_varint(Reason.TABLE + REASON_INDEX[reason])
     else:
         buf.push_varint(Reason.LITERAL)
-        push_text(buf, reason, words)
+        push_text(buf, reason, words, refs)
 
 
-def _pull_status(buf: Buffer, words: Dictionary, budget: Budget) -> tuple[int, str]:
+def _pull_status(buf: Buffer, words: Dictionary, budget: Budget, refs: Refs) -> tuple[int, str]:
     status = buf.pull_varint()
     if status > MAX_STATUS:
         raise McpDecodeError(f"MCP status {status} is out of range")
     code = buf.pull_varint()
     if code == Reason.LITERAL:
-        return status, pull_text(buf, words, budget)
+        return status, pull_text(buf, words, budget, refs=refs)
     if code == Reason.DEFAULT:
         reason = DEFAULT_REASONS.get(status)
         if reason is None:
@@ -497,40 +518,46 @@ def _pull_status(buf: Buffer, words: Dictionary, budget: Budget) -> tuple[int, s
     return status, reason
 
 
-def _encode_body(body: bytes, words: Dictionary) -> tuple[BodyKind, bytes]:
-    """The smallest correct form of a body: raw, text items or XML items."""
+def _encode_body(body: bytes, words: Dictionary, refs: Refs) -> tuple[BodyKind, bytes]:
+    """The smallest correct form of a body: raw, text items or XML items (with references to
+    ``refs``, which each form adds its runs to: the caller passes a copy it may lose)."""
     if not body:
         return BodyKind.EMPTY, b""
     raw = Buffer()
     raw.push_varint(len(body))
     raw.push_bytes(body)
-    best = (BodyKind.RAW, raw.data)
     text = body.decode("utf-8", "surrogateescape")
     forms = [(BodyKind.TEXT, scan(text, words), False)]
     if "<" in text:
         forms.append((BodyKind.XML, scan_xml(text, words), True))
+    sized = []
     for kind, tokens, xml in forms:
         buf = Buffer()
-        push_tokens(buf, tokens, xml=xml)
-        # The decoder renders what the scanner cut; check it, so that a scanner bug could only
-        # ever cost bytes (the raw form), never change a body.
-        if len(buf.data) < len(best[1]) and _renders(tokens, words, xml, body):
-            best = (kind, buf.data)
-    return best
+        push_tokens(buf, tokens, xml=xml, refs=refs.copy())
+        sized.append((len(buf.data), kind, buf.data, xml))
+    # Smallest first; the decoder renders what the scanner cut, so check the bytes the way it
+    # reads them: a scanner bug could only ever cost bytes (the raw form), never change a body.
+    for size, kind, data, xml in sorted(sized, key=lambda form: form[0]):
+        if size >= len(raw.data):
+            break
+        if _renders(data, words, xml, body, refs):
+            return kind, data
+    return BodyKind.RAW, raw.data
 
 
-def _renders(tokens: list[Token], words: Dictionary, xml: bool, body: bytes) -> bool:
+def _renders(data: bytes, words: Dictionary, xml: bool, body: bytes, refs: Refs) -> bool:
     try:
-        return encode_text(render(tokens, words, xml=xml)) == body
+        buf = Buffer(data)
+        return pull_raw(buf, words, Budget(len(body)), xml=xml, refs=refs.copy()) == body
     except McpDecodeError:
         return False
 
 
-def _decode_body(buf: Buffer, kind: int, words: Dictionary, budget: Budget) -> bytes:
+def _decode_body(buf: Buffer, kind: int, words: Dictionary, budget: Budget, refs: Refs) -> bytes:
     if kind == BodyKind.EMPTY:
         return b""
     if kind == BodyKind.RAW:
         length = buf.pull_varint()
         budget.spend(length)
         return buf.pull_bytes(length)
-    return pull_raw(buf, words, budget, xml=kind == BodyKind.XML)
+    return pull_raw(buf, words, budget, xml=kind == BodyKind.XML, refs=refs)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import calendar
 import re
 import time
+from functools import lru_cache
 
 from columba.protocol.mcp.buffer import MAX_VARINT, Buffer
 from columba.protocol.mcp.errors import McpDecodeError
+from columba.protocol.mcp.refs import Refs
 from columba.protocol.mcp.scanner import push_text
 from columba.protocol.mcp.tables import (
     CODECS,
@@ -56,6 +58,7 @@ def canonical(name: str, *, sipc: bool) -> str:
     return canonical_name(name, sipc=sipc)
 
 
+@lru_cache(maxsize=1024)
 def is_sensitive(name: str) -> bool:
     """True for a header that must never enter a dynamic table (credentials, nonces, keys).
 
@@ -107,10 +110,19 @@ def typed_payload(codec: Codec, value: str, body_length: int) -> bytes | None:
     return buf.data
 
 
-def pull_typed(buf: Buffer, codec: Codec, words: Dictionary, budget: Budget) -> str:
-    """Read a value in ``codec`` (``Codec.LENGTH`` values are filled in later by the caller)."""
+def pull_typed(
+    buf: Buffer,
+    codec: Codec,
+    words: Dictionary,
+    budget: Budget,
+    refs: Refs | None = None,
+    *,
+    record: bool = True,
+) -> str:
+    """Read a value in ``codec`` (``Codec.LENGTH`` values are filled in later by the caller);
+    text items may refer to ``refs`` and add their runs to it when ``record`` (:mod:`.refs`)."""
     if codec == Codec.TEXT:
-        return pull_text(buf, words, budget)
+        return pull_text(buf, words, budget, refs=refs, record=record)
     if codec == Codec.LENGTH:
         return ""
     if codec == Codec.UINT:

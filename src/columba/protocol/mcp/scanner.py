@@ -22,9 +22,12 @@ import binascii
 import calendar
 import ipaddress
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 from columba.protocol.mcp.buffer import Buffer, encode_text, varint_size
 from columba.protocol.mcp.errors import McpDecodeError
+from columba.protocol.mcp.refs import Refs
 from columba.protocol.mcp.tables import Op
 from columba.protocol.mcp.text import (
     MAX_SECONDS,
@@ -35,6 +38,7 @@ from columba.protocol.mcp.text import (
     ZONE_Z,
     Dictionary,
     Token,
+    dictionary,
     push_tokens,
     render_timestamp,
 )
@@ -67,6 +71,25 @@ MAX_INT_DIGITS = 19
 
 # -- scanning text into tokens --------------------------------------------------------------------
 
+#: First character → (match function of the words and domains starting with it, longest
+#: first, so the first alternative that matches is the longest; word → (token, gain)).
+Matcher = Callable[[str, int], re.Match[str] | None]
+Matchers = dict[str, tuple[Matcher, dict[str, tuple[Token, int]]]]
+
+
+@lru_cache(maxsize=64)
+def _matchers(domains: tuple[str, ...], xml: bool) -> Matchers:
+    words = dictionary(domains)
+    candidates = words.xml_candidates if xml else words.text_candidates
+    out: Matchers = {}
+    for ch, entries in candidates.items():
+        pattern = re.compile("|".join(re.escape(word) for word, _, _ in entries))
+        gains: dict[str, tuple[Token, int]] = {}
+        for word, token, size in entries:
+            gains.setdefault(word, (token, len(word) - size))
+        out[ch] = (pattern.match, gains)
+    return out
+
 
 def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
     """Cut ``text`` into tokens whose rendering is exactly ``text``.
@@ -76,10 +99,11 @@ def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
         words: The dictionary.
         xml: Use the XML alphabet's costs (text between and inside XML tags).
     """
-    candidates = words.xml_candidates if xml else words.text_candidates
+    matchers = _matchers(words.domains, xml)
     tokens: list[Token] = []
     literal_start = 0
     base64_end = 0  # no base64 token starts before here (a run already too short for one)
+    hex_end = 0  # nor a hex token (the same)
     i = 0
     n = len(text)
     while i < n:
@@ -87,10 +111,13 @@ def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
         best: Token | None = None
         best_length = 0
         best_gain = 0
-        for word, token, size in candidates.get(ch, ()):
-            if text.startswith(word, i):
-                best, best_length, best_gain = token, len(word), len(word) - size
-                break
+        matcher = matchers.get(ch)
+        if matcher is not None:
+            m = matcher[0](text, i)
+            if m is not None:
+                word = m.group()
+                best, best_gain = matcher[1][word]
+                best_length = len(word)
         if ch in _B64_CHARS or ch == ":":
             base64_ok = i >= base64_end and ch in _B64_CHARS
             if base64_ok:
@@ -98,7 +125,21 @@ def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
                 if end - i < MIN_BASE64_CHARS:
                     base64_end = end
                     base64_ok = False
-            run = _run_token(text, i, ch, base64_ok=base64_ok)
+            hex_ok = i >= hex_end and ch in _HEX_CHARS
+            if hex_ok:
+                end = _HEX.match(text, i).end()  # type: ignore[union-attr]
+                if end - i < MIN_HEX_DIGITS:
+                    hex_end = end
+                    hex_ok = False
+            run = (
+                _run_token(text, i, ch, base64_ok=base64_ok, hex_ok=hex_ok)
+                if base64_ok
+                or hex_ok
+                or ch in _DIGIT_CHARS
+                or ":" in text[i : i + 5]
+                or text[i + 8 : i + 9] == "-"
+                else None
+            )
             if run is not None and run[2] > best_gain:
                 best, best_length, best_gain = run
         elif ch >= "\x80":
@@ -128,24 +169,32 @@ def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
     return tokens
 
 
-def _run_token(text: str, i: int, ch: str, *, base64_ok: bool) -> tuple[Token, int, int] | None:
-    """The best number, address or binary-run token starting at ``i``: token, length, gain."""
+def _run_token(
+    text: str, i: int, ch: str, *, base64_ok: bool, hex_ok: bool
+) -> tuple[Token, int, int] | None:
+    """The best number, address or binary-run token starting at ``i``: token, length, gain.
+
+    ``base64_ok``/``hex_ok`` false: the caller knows no such run of the least length starts
+    here. The other checks first look for the one character each form needs near ``i`` (a
+    ``-`` at 8 for a UUID, at 4 for a date-time, a ``.`` within 4 for IPv4, a ``:`` within 5
+    for IPv6: no valid group is longer), so most positions cost no regular expression.
+    """
     best: tuple[Token, int, int] | None = None
     if ch in _HEX_CHARS or ch == ":":
-        m = _UUID.match(text, i)
+        m = _UUID.match(text, i) if text[i + 8 : i + 9] == "-" else None
         if m is not None:
             digits = m.group().replace("-", "")
             kind = Op.UUID_UPPER if any(c in "ABCDEF" for c in digits) else Op.UUID_LOWER
             return (kind, bytes.fromhex(digits)), 36, 36 - 17
         if ch in _DIGIT_CHARS:
-            stamp = timestamp_token(text, i)
+            stamp = timestamp_token(text, i) if text[i + 4 : i + 5] == "-" else None
             if stamp is not None:
                 return stamp
-            m = _IPV4.match(text, i)
+            m = _IPV4.match(text, i) if "." in text[i + 1 : i + 4] else None
             if m is not None and len(m.group()) > 5:
                 quad = m.group()
                 return (Op.IPV4, bytes(map(int, quad.split(".")))), len(quad), len(quad) - 5
-        m = _IPV6.match(text, i)
+        m = _IPV6.match(text, i) if ":" in text[i : i + 5] else None
         if m is not None and m.group().count(":") >= 2 and len(m.group()) > 17:
             packed = _ipv6(m.group())
             if packed is not None:
@@ -159,9 +208,10 @@ def _run_token(text: str, i: int, ch: str, *, base64_ok: bool) -> tuple[Token, i
                 gain = len(digits) - 1 - varint_size(value)
                 if gain > 0:
                     best = (Op.INT, value), len(digits), gain
-        hex_token = _hex_token(_HEX.match(text, i).group())  # type: ignore[union-attr]
-        if hex_token is not None and (best is None or hex_token[2] > best[2]):
-            best = hex_token
+        if hex_ok:
+            hex_token = _hex_token(_HEX.match(text, i).group())  # type: ignore[union-attr]
+            if hex_token is not None and (best is None or hex_token[2] > best[2]):
+                best = hex_token
     if best is None and base64_ok:
         run = _B64.match(text, i).group()  # type: ignore[union-attr]
         if len(run) >= MIN_BASE64_CHARS:
@@ -365,6 +415,9 @@ def _tag_chunk_end(text: str, i: int) -> int:
     return m.start() if m is not None else len(text)
 
 
-def push_text(buf: Buffer, text: str, words: Dictionary) -> None:
-    """Write ``text`` as text items, ending with ``Op.END``."""
-    push_tokens(buf, scan(text, words))
+def push_text(
+    buf: Buffer, text: str, words: Dictionary, refs: Refs | None = None, *, record: bool = True
+) -> None:
+    """Write ``text`` as text items, ending with ``Op.END`` (``refs``, ``record``: see
+    :func:`.text.push_tokens`)."""
+    push_tokens(buf, scan(text, words), refs=refs, record=record)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 #: The MCP version this module speaks (the first byte after the handshake magic).
-MCP_VERSION = 1
+MCP_VERSION = 2
 #: The first bytes of a handshake frame.
 MAGIC = b"MCP"
 
@@ -121,6 +121,7 @@ class Op(IntEnum):
     UTF16 = 0x4A  # varint n, 2n bytes: UTF-16-BE text (CJK costs 2 bytes a character, not 3)
     TIMESTAMP = 0x4B  # an RFC 3339 date-time, see text.timestamp_token
     NEWLINE = 0x4C  # varint n: "\n" followed by n spaces
+    REF = 0x4D  # varint i: the i-th newest run already sent (refs.py)
     # XML items (body kind XML only) ----------------------------------------------------------
     CLOSE = 0x50  # "</" + the innermost open element + ">"
     GT = 0x51  # ">"

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from columba.protocol.mcp.buffer import Buffer, encode_text, varint_size
 from columba.protocol.mcp.errors import McpDecodeError, McpLimitExceeded, McpUsageError
+from columba.protocol.mcp.refs import Refs, literal_cuts
 from columba.protocol.mcp.tables import (
     BUILTIN_DOMAINS,
     MAX_DOMAINS,
@@ -108,6 +109,19 @@ def _by_first_char(
 
 # -- writing tokens -------------------------------------------------------------------------------
 
+#: Items whose rendering is a run for :mod:`.refs` (when 4–256 bytes long).
+_VALUE_OPS = frozenset(
+    {
+        Op.INT,
+        Op.HEX_UPPER,
+        Op.HEX_LOWER,
+        Op.BASE64,
+        Op.IPV4,
+        Op.IPV6,
+        Op.UUID_LOWER,
+        Op.UUID_UPPER,
+    }
+)
 _TAG_INDEX = {tag: index for index, tag in enumerate(XML_TAGS)}
 _ATTR_INDEX = {attr: index for index, attr in enumerate(XML_ATTRS)}
 
@@ -127,8 +141,19 @@ def push_literal(buf: Buffer, raw: bytes) -> None:
     buf.push_bytes(raw)
 
 
-def push_tokens(buf: Buffer, tokens: list[Token], *, xml: bool = False) -> None:
-    """Write tokens in the text alphabet (or the XML one), then ``Op.END``."""
+def push_tokens(
+    buf: Buffer,
+    tokens: list[Token],
+    *,
+    xml: bool = False,
+    refs: Refs | None = None,
+    record: bool = True,
+) -> None:
+    """Write tokens in the text alphabet (or the XML one), then ``Op.END``.
+
+    With ``refs``, runs already sent become ``Op.REF`` items and new ones are added when
+    ``record`` (:mod:`.refs`).
+    """
     pending = b""
     for position, (kind, payload) in enumerate(tokens):
         if (
@@ -142,12 +167,33 @@ def push_tokens(buf: Buffer, tokens: list[Token], *, xml: bool = False) -> None:
             pending += encode_text(payload)  # type: ignore[arg-type]
             continue
         if pending:
-            push_literal(buf, pending)
+            _push_pending(buf, pending, refs, record)
             pending = b""
+        if refs is not None and kind in _VALUE_OPS:
+            rendered = render_value(kind, payload)  # type: ignore[arg-type]
+            index = refs.find(rendered)
+            if index is not None:
+                buf.push_uint8(Op.REF)
+                buf.push_varint(index)
+                continue
+            if record:
+                refs.add(rendered)
         _push_token(buf, kind, payload, xml)
     if pending:
-        push_literal(buf, pending)
+        _push_pending(buf, pending, refs, record)
     buf.push_uint8(Op.END)
+
+
+def _push_pending(buf: Buffer, raw: bytes, refs: Refs | None, record: bool) -> None:
+    if refs is None:
+        push_literal(buf, raw)
+        return
+    for piece, index in literal_cuts(raw, refs, record=record):
+        if index < 0:
+            push_literal(buf, piece)
+        else:
+            buf.push_uint8(Op.REF)
+            buf.push_varint(index)
 
 
 def _push_token(buf: Buffer, kind: int, payload: object, xml: bool) -> None:
@@ -244,39 +290,74 @@ _FIXED_XML: dict[int, tuple[bytes, bool]] = {
     Op.QUOTE_SLASH_GT: (b'"/>', True),
     Op.QUOTE_SP_SLASH_GT: (b'" />', True),
 }
+_SHORT = int(Op.SHORT)
 _QUOTES = frozenset({Op.QUOTE, Op.QUOTE_GT, Op.QUOTE_SLASH_GT, Op.QUOTE_SP_SLASH_GT})
 
 
-def pull_text(buf: Buffer, words: Dictionary, budget: Budget) -> str:
+def pull_text(
+    buf: Buffer,
+    words: Dictionary,
+    budget: Budget,
+    *,
+    refs: Refs | None = None,
+    record: bool = True,
+) -> str:
     """Read text items up to ``Op.END``; the decoded string."""
-    return pull_raw(buf, words, budget).decode("utf-8", "surrogateescape")
+    return pull_raw(buf, words, budget, refs=refs, record=record).decode("utf-8", "surrogateescape")
 
 
-def pull_raw(buf: Buffer, words: Dictionary, budget: Budget, *, xml: bool = False) -> bytes:
-    """Read items (text or XML alphabet) up to ``Op.END``; the bytes they render."""
+def pull_raw(
+    buf: Buffer,
+    words: Dictionary,
+    budget: Budget,
+    *,
+    xml: bool = False,
+    refs: Refs | None = None,
+    record: bool = True,
+) -> bytes:
+    """Read items (text or XML alphabet) up to ``Op.END``; the bytes they render.
+
+    ``refs`` and ``record`` as for :func:`push_tokens`: without ``refs`` a reference is an
+    error.
+    """
     out = bytearray()
     stack: list[bytes] = []
     domains = words.domain_bytes
     in_value = False  # an attribute item opened a value no quote item has closed yet
     while True:
         op = buf.pull_uint8()
+        if op >= _SHORT and not xml:  # the commonest item: a one-byte word
+            piece = _WORD_BYTES[op - _SHORT]
+            budget.spend(len(piece))
+            out += piece
+            continue
         if op == Op.END:
             break
-        piece = _pull_common(buf, op, domains, budget)
-        if piece is None:
-            if not xml:
-                if op >= Op.SHORT:
-                    piece = _WORD_BYTES[op - Op.SHORT]
-                else:
-                    raise McpDecodeError(f"unknown MCP text item 0x{op:02x}")
-            else:
-                piece = _pull_xml(buf, op, stack)
-                if op >= Op.XML_ATTR_SHORT or op in (Op.ATTR, Op.ATTR_LITERAL):
-                    if in_value:
-                        piece = b'"' + piece
-                    in_value = True
-                elif op in _QUOTES:
-                    in_value = False
+        if op == Op.REF:
+            if refs is None:
+                raise McpDecodeError("MCP reference where none may be")
+            piece = refs.get(buf.pull_varint())
+            budget.spend(len(piece))
+            out += piece
+            continue
+        common = _pull_common(buf, op, domains, budget)
+        if common is not None:
+            piece = common
+            if refs is not None and record:
+                if op <= Op.LITERAL_SHORT_MAX or op == Op.LITERAL:
+                    refs.add_literal(piece)
+                elif op in _VALUE_OPS:
+                    refs.add(piece)
+        else:
+            if not xml:  # a word was read above: nothing else is left in the text alphabet
+                raise McpDecodeError(f"unknown MCP text item 0x{op:02x}")
+            piece = _pull_xml(buf, op, stack)
+            if op >= Op.XML_ATTR_SHORT or op in (Op.ATTR, Op.ATTR_LITERAL):
+                if in_value:
+                    piece = b'"' + piece
+                in_value = True
+            elif op in _QUOTES:
+                in_value = False
         budget.spend(len(piece))
         out += piece
     return bytes(out)
@@ -292,12 +373,8 @@ def _pull_common(buf: Buffer, op: int, domains: tuple[bytes, ...], budget: Budge
         return buf.pull_bytes(buf.pull_varint())
     if op == Op.INT:
         return str(buf.pull_varint()).encode("ascii")
-    if op == Op.HEX_UPPER:
-        return buf.pull_bytes(buf.pull_varint()).hex().upper().encode("ascii")
-    if op == Op.HEX_LOWER:
-        return buf.pull_bytes(buf.pull_varint()).hex().encode("ascii")
-    if op == Op.BASE64:
-        return base64.b64encode(buf.pull_bytes(buf.pull_varint()))
+    if op in (Op.HEX_UPPER, Op.HEX_LOWER, Op.BASE64):
+        return render_value(op, buf.pull_bytes(buf.pull_varint()))
     if op == Op.UTF16:
         length = buf.pull_varint()
         try:
@@ -311,13 +388,9 @@ def _pull_common(buf: Buffer, op: int, domains: tuple[bytes, ...], budget: Budge
         budget.check(spaces)  # before allocating them
         return b"\n" + b" " * spaces
     if op == Op.IPV4:
-        return ".".join(map(str, buf.pull_bytes(4))).encode("ascii")
-    if op == Op.IPV6:
-        return ipaddress.IPv6Address(buf.pull_bytes(16)).compressed.encode("ascii")
-    if op in (Op.UUID_LOWER, Op.UUID_UPPER):
-        digits = buf.pull_bytes(16).hex()
-        text = f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-        return (text.upper() if op == Op.UUID_UPPER else text).encode("ascii")
+        return render_value(op, buf.pull_bytes(4))
+    if op in (Op.IPV6, Op.UUID_LOWER, Op.UUID_UPPER):
+        return render_value(op, buf.pull_bytes(16))
     if op == Op.WORD:
         index = buf.pull_varint()
         if index >= len(_WORD_BYTES):
@@ -329,6 +402,26 @@ def _pull_common(buf: Buffer, op: int, domains: tuple[bytes, ...], budget: Budge
             raise McpDecodeError(f"MCP domain {index} is not in the domain table")
         return (b"@" if op < Op.DOMAIN else b"") + domains[index]
     return None
+
+
+def render_value(op: int, payload: bytes | int) -> bytes:
+    """The rendering of a value item (``_VALUE_OPS``) from its payload."""
+    if op == Op.INT:
+        return str(payload).encode("ascii")
+    assert isinstance(payload, bytes)
+    if op == Op.HEX_UPPER:
+        return payload.hex().upper().encode("ascii")
+    if op == Op.HEX_LOWER:
+        return payload.hex().encode("ascii")
+    if op == Op.BASE64:
+        return base64.b64encode(payload)
+    if op == Op.IPV4:
+        return ".".join(map(str, payload)).encode("ascii")
+    if op == Op.IPV6:
+        return ipaddress.IPv6Address(payload).compressed.encode("ascii")
+    digits = payload.hex()
+    text = f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    return (text.upper() if op == Op.UUID_UPPER else text).encode("ascii")
 
 
 def _pull_xml(buf: Buffer, op: int, stack: list[bytes]) -> bytes:
