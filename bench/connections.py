@@ -1,7 +1,7 @@
 """Memory per idle registered connection, and whether the server still answers a new login.
 
 Run: ``uv run python bench/connections.py [--connections 10000] [--per-account 50]
-[--storage sqlite|postgresql]``, or ``--quick`` (100 connections).
+[--storage sqlite|postgresql] [--nodes K]``, or ``--quick`` (100 connections).
 
 M TCP connections are opened to the SIP listener and each registers one device with SIP
 REGISTER and Digest (RFC 3261 §10, RFC 7616): the cheapest login Columba has, two round trips
@@ -20,6 +20,14 @@ divided by the sockets of both ends, is shown beside it.
 With every connection held, a new SIP-C login (SCRAM, ``columba.client.SipcClient``) and a
 new REGISTER are timed a few times each. Then every connection is closed, the server's RSS is
 read once more (what it gives back), and the server is stopped.
+
+With ``--nodes K`` (K > 1) the connections are spread over K ``columba serve`` processes
+sharing one PostgreSQL schema and the Redis location registry (``--redis-url``, else
+``COLUMBA_TEST_REDIS_URL``, else ``redis://127.0.0.1:6379/0``): device j registers on node
+j mod K, so every account has devices on every node. Each node's RSS is read as above and its
+bytes per connection reported apart; Redis's ``used_memory`` growth per binding, a new login
+on every node, and one message from a device on node 0 to one on node 1 are measured while
+all are held. This is how Columba holds more connections than one process's open-file limit.
 
 The load generator runs in worker processes (``--per-worker`` connections each, the open-file
 limit permitting), each binding its own source address 127.0.0.<2+i> so that no address
@@ -51,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import _cluster
 import _server  # bench/ is sys.path[0] when this file runs as a script
 
 DOMAIN = "columba.local"
@@ -58,6 +67,8 @@ DOMAIN = "columba.local"
 SERVER_SPARE_FILES = 100
 #: Registrations a worker has in progress at once (the listen backlog is 100).
 CONCURRENCY = 64
+#: Times a device tries to register before it counts as failed.
+ATTEMPTS = 3
 
 
 # -- one device: REGISTER with Digest over TCP ----------------------------------------------------
@@ -185,16 +196,27 @@ async def run_worker(job: dict[str, Any], commands: TextIO, report: TextIO) -> N
     def say(message: dict[str, Any]) -> None:
         print(json.dumps(message), file=report, flush=True)
 
+    retries = 0
+
     async def one(sid: str, password: str) -> None:
-        nonlocal done
+        nonlocal done, retries
         async with limit:
-            try:
-                devices.append(
-                    await register_device(host, port, source, sid, password, expires=job["expires"])
-                )
-            except Exception as exc:  # counted and reported, never fatal
-                reason = f"{type(exc).__name__}: {exc}"[:120]
-                errors[reason] = errors.get(reason, 0) + 1
+            # A device whose REGISTER timed out tries again, as a softphone would; only a
+            # device that fails ATTEMPTS times counts as failed (retries are reported).
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    device = await register_device(
+                        host, port, source, sid, password, expires=job["expires"]
+                    )
+                except Exception as exc:  # counted and reported, never fatal
+                    if attempt < ATTEMPTS:
+                        retries += 1
+                        continue
+                    reason = f"{type(exc).__name__}: {exc}"[:120]
+                    errors[reason] = errors.get(reason, 0) + 1
+                else:
+                    devices.append(device)
+                    break
             done += 1
 
     async def progress() -> None:
@@ -211,6 +233,7 @@ async def run_worker(job: dict[str, Any], commands: TextIO, report: TextIO) -> N
             "done": len(devices),
             "failed": sum(errors.values()),
             "errors": errors,
+            "retries": retries,
             "seconds": time.monotonic() - started,
         }
     )
@@ -384,13 +407,15 @@ class Plan:
 
 def plan(args: argparse.Namespace, file_limit: int) -> Plan:
     notes = []
-    capacity = file_limit - SERVER_SPARE_FILES
+    nodes = getattr(args, "nodes", 1)
+    capacity = nodes * (file_limit - SERVER_SPARE_FILES)
     connections = args.connections
     if connections > capacity:
         notes.append(
-            f"asked for {connections:,} connections, but the server process may open at most "
+            f"asked for {connections:,} connections, but each server process may open at most "
             f"{file_limit:,} files (RLIMIT_NOFILE hard limit; raising it needs "
-            f"CAP_SYS_RESOURCE): measuring {capacity:,}"
+            f"CAP_SYS_RESOURCE): measuring {capacity:,} over {nodes} node(s)"
+            + ("; --nodes K spreads them over K processes" if nodes == 1 else "")
         )
         connections = capacity
     per_worker = max(1, min(args.per_worker, file_limit - SERVER_SPARE_FILES))
@@ -411,6 +436,8 @@ def plan(args: argparse.Namespace, file_limit: int) -> Plan:
 
 
 def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    if args.nodes > 1:
+        return run_nodes(args, log)
     file_limit = _server.raise_nofile()
     p = plan(args, file_limit)
     report: dict[str, Any] = {
@@ -555,7 +582,290 @@ def measure(
     }
 
 
+# -- several nodes (--nodes K) ---------------------------------------------------------------------
+
+
+def run_nodes(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    """K ``columba serve`` nodes on one PostgreSQL schema and the Redis location registry."""
+    file_limit = _server.raise_nofile()
+    p = plan(args, file_limit)
+    url = _cluster.redis_url(args.redis_url)
+    run_id = secrets.token_hex(4)
+    namespace = f"bench-{run_id}"
+    report: dict[str, Any] = {
+        "machine": _server.machine(),
+        "settings": {
+            "requested": p.requested,
+            "connections": p.connections,
+            "nodes": args.nodes,
+            "per_account": args.per_account,
+            "accounts": p.accounts,
+            "file_limit": file_limit,
+            "storage": "postgresql",
+            "registry": f"redis ({url.rsplit('@', 1)[-1]}, namespace {namespace})",
+            "expires": args.expires,
+        },
+        "notes": list(p.notes),
+    }
+    for note in report["notes"]:
+        log("note: " + note)
+    per_node = math.ceil(p.connections / args.nodes)
+    with tempfile.TemporaryDirectory(prefix="columba-conn-") as scratch:
+        storage = _server.open_storage("postgresql", Path(scratch), postgres_url=args.postgres_url)
+        redis_before = _cluster.redis_memory(url)
+        nodes = [
+            _cluster.NodeServer(
+                storage=storage,
+                max_connections=per_node + 1000,
+                node_name=f"bench-{i}-{run_id}",
+                redis=url,
+                namespace=namespace,
+            )
+            for i in range(args.nodes)
+        ]
+        try:
+            with contextlib.ExitStack() as stack:
+                for node in nodes:
+                    stack.enter_context(node)
+                report.update(measure_nodes(nodes, p, args, log, url, namespace, redis_before))
+        finally:
+            storage.cleanup()
+            _cluster.forget_namespace(url, namespace)
+    return report
+
+
+def measure_nodes(
+    nodes: list[_cluster.NodeServer],
+    p: Plan,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+    url: str,
+    namespace: str,
+    redis_before: int,
+) -> dict[str, Any]:
+    k = len(nodes)
+    rss: list[dict[str, int]] = [{"started": node.rss()} for node in nodes]
+    with _server.progress_line() as show:
+        accounts, account_seconds = _cluster.create_accounts(
+            nodes,
+            p.accounts + 2,
+            progress=lambda n: show(f"accounts {n:,}/{p.accounts + 2:,}"),
+        )
+    log(f"{len(accounts):,} accounts made in {account_seconds:.1f} s through {k} nodes")
+    (probe, receiver), accounts = accounts[-2:], accounts[:-2]
+    # Device j goes to node j % K: each account has devices on every node, so every user's
+    # location hash holds entries of several nodes.
+    shares: list[list[tuple[str, str]]] = [[] for _ in nodes]
+    for j in range(p.connections):
+        account = accounts[j // args.per_account]
+        shares[j % k].append((account.sid, account.password))
+    for i, node in enumerate(nodes):
+        rss[i]["accounts_made"] = node.rss()
+    sockstat = {"before": kernel_socket_bytes()}
+    warm = [min(max(1, len(share) // 20), 500) for share in shares]
+    workers = Workers()
+    node_of: dict[int, int] = {}
+    sources = iter(range(250))
+
+    def job(i: int, devices: list[tuple[str, str]]) -> int:
+        host, port = nodes[i].hostport("sip-tcp")
+        index = workers.start(
+            {
+                "host": host,
+                "port": port,
+                "source": f"127.0.0.{2 + next(sources)}",
+                "devices": devices,
+                "concurrency": CONCURRENCY,
+                "expires": args.expires,
+            }
+        )
+        node_of[index] = i
+        return index
+
+    try:
+        started = time.monotonic()
+        with _server.progress_line() as show:
+
+            def progress(connected: int, failed: int) -> None:
+                elapsed = time.monotonic() - started
+                total = sum(node.rss() for node in nodes)
+                show(
+                    f"registered {connected:,}/{p.connections:,} ({failed} failed), "
+                    f"{connected / max(elapsed, 1e-9):,.0f}/s, "
+                    f"servers' RSS {total / 2**20:,.1f} MiB"
+                )
+
+            done = workers.wait_done([job(i, shares[i][: warm[i]]) for i in range(k)], progress)
+            time.sleep(1.0)
+            for i, node in enumerate(nodes):
+                rss[i]["warmed_up"] = node.rss()
+            indexes = [
+                job(i, shares[i][start : start + p.per_worker])
+                for i in range(k)
+                for start in range(warm[i], len(shares[i]), p.per_worker)
+            ]
+            done += workers.wait_done(indexes, progress)
+        connect_seconds = time.monotonic() - started
+        per_node = [0] * k
+        warmed = [0] * k
+        for index, result in enumerate(done):
+            per_node[node_of[index]] += result["done"]
+            if index < k:
+                warmed[node_of[index]] = result["done"]
+        registered = sum(per_node)
+        failed = sum(d["failed"] for d in done)
+        retries = sum(d.get("retries", 0) for d in done)
+        errors: dict[str, int] = {}
+        for d in done:
+            for reason, count in d["errors"].items():
+                errors[reason] = errors.get(reason, 0) + count
+        log(
+            f"{registered:,} registered in {connect_seconds:.1f} s "
+            f"({registered / connect_seconds:,.0f}/s), {failed} failed, {retries} retried"
+        )
+        time.sleep(3.0)  # outbox tasks and registry writes settle
+        for i, node in enumerate(nodes):
+            rss[i]["all_registered"] = node.rss()
+        sockstat["held"] = kernel_socket_bytes()
+        redis_held = _cluster.redis_memory(url)
+        keys = _cluster.namespace_keys(url, namespace)
+        meter = _server.CpuMeter({f"node {i}": node.pid for i, node in enumerate(nodes)})
+        meter.start()
+        time.sleep(args.idle_seconds)
+        idle_cpu = meter.stop()
+        logins = [asyncio.run(time_logins(node, probe, args.probes)) for node in nodes]
+        cross = _cluster.time_cross_node(nodes, probe, receiver)
+        same = _cluster.time_same_node(nodes, probe, receiver)
+        closed = workers.close_all()
+    finally:
+        workers.stop()
+    time.sleep(2.0)
+    for i, node in enumerate(nodes):
+        rss[i]["all_closed"] = node.rss()
+    kernel = None
+    if sockstat["held"] is not None and sockstat["before"] is not None and registered:
+        kernel = (sockstat["held"] - sockstat["before"]) / (2 * registered)
+    per_connection = [
+        round((rss[i]["all_registered"] - rss[i]["warmed_up"]) / (per_node[i] - warmed[i]))
+        if per_node[i] > warmed[i]
+        else None
+        for i in range(k)
+    ]
+    return {
+        "registered": registered,
+        "registered_per_node": per_node,
+        "failed": failed,
+        "retries": retries,
+        "errors": errors,
+        "connect_seconds": round(connect_seconds, 2),
+        "registrations_per_s": round(registered / connect_seconds, 1),
+        "accounts_seconds": round(account_seconds, 2),
+        "rss_bytes": rss,
+        "bytes_per_connection": per_connection,
+        "kernel_bytes_per_socket": round(kernel) if kernel else None,
+        "redis_bytes_per_connection": round((redis_held - redis_before) / registered)
+        if registered
+        else None,
+        "redis_keys": keys,
+        "idle_server_cpu_cores": {name: round(v, 3) for name, v in idle_cpu.items()},
+        "login_seconds": [
+            {
+                name: {
+                    "median": round(statistics.median(values), 4),
+                    "max": round(max(values), 4),
+                    "runs": len(values),
+                }
+                for name, values in node_logins.items()
+            }
+            for node_logins in logins
+        ],
+        "message_seconds": {
+            name: {
+                "median": round(statistics.median(values), 4),
+                "max": round(max(values), 4),
+                "runs": len(values),
+            }
+            for name, values in (("node 0 → node 1", cross), ("node 0 → node 0", same))
+        },
+        "lost_before_close": sum(c["lost_before_close"] for c in closed),
+        "closed": sum(c["closed"] for c in closed),
+    }
+
+
+def nodes_text_report(report: dict[str, Any]) -> str:
+    s = report["settings"]
+
+    def mib(value: int | None) -> str:
+        return "-" if value is None else f"{value / 2**20:,.1f} MiB"
+
+    lines = [
+        f"machine: {report['machine']}",
+        f"connections {s['connections']:,} (asked {s['requested']:,}) over {s['nodes']} nodes, "
+        f"{s['per_account']} devices per account, {s['accounts']:,} accounts, open-file limit "
+        f"{s['file_limit']:,} per process, storage {s['storage']}, registry {s['registry']}",
+    ]
+    lines += [f"note: {note}" for note in report["notes"]]
+    lines += [
+        "",
+        f"accounts made in           {report['accounts_seconds']:.1f} s",
+        f"registered                 {report['registered']:,} in {report['connect_seconds']:.1f} s "
+        f"({report['registrations_per_s']:,.0f}/s), {report['failed']} failed, "
+        f"{report['retries']:,} REGISTERs retried after a timeout",
+    ]
+    if report["errors"]:
+        lines.append(f"errors                     {report['errors']}")
+    lines += [
+        "",
+        "node  held     RSS start   warm-up     all held    closed     bytes/conn  idle CPU",
+    ]
+    for i, rss in enumerate(report["rss_bytes"]):
+        per = report["bytes_per_connection"][i]
+        lines.append(
+            f"{i:<5} {report['registered_per_node'][i]:<8,} {mib(rss['started']):<11} "
+            f"{mib(rss['warmed_up']):<11} {mib(rss['all_registered']):<11} "
+            f"{mib(rss['all_closed']):<10} {per or 0:<11,} "
+            f"{report['idle_server_cpu_cores'][f'node {i}']:.3f}"
+        )
+    lines += [
+        "",
+        f"total held                 {report['registered']:,} idle registered connections",
+        f"kernel memory per socket   {report['kernel_bytes_per_socket'] or 0:,} bytes (not in RSS)",
+        f"Redis memory per binding   {report['redis_bytes_per_connection'] or 0:,} bytes "
+        f"({report['redis_keys']:,} keys in the run's namespace)",
+    ]
+    for i, node_logins in enumerate(report["login_seconds"]):
+        for name, figures in node_logins.items():
+            label = {"sipc_login": "new SIP-C login", "register": "new REGISTER"}[name]
+            lines.append(
+                f"node {i} {label:<20}median {1000 * figures['median']:.1f} ms, "
+                f"max {1000 * figures['max']:.1f} ms ({figures['runs']} runs)"
+            )
+    for name, figures in report["message_seconds"].items():
+        lines.append(
+            f"message {name:<19}median {1000 * figures['median']:.1f} ms, max "
+            f"{1000 * figures['max']:.1f} ms ({figures['runs']} runs, one at a time, SIP-C)"
+        )
+    cross, same = report["message_seconds"].values()
+    lines.append(
+        f"cross-node / same-node     {cross['median'] / same['median']:.2f}× (median latency)"
+    )
+    if report["lost_before_close"]:
+        lines.append(f"connections lost before the end: {report['lost_before_close']}")
+    worst = max(x or 0 for x in report["bytes_per_connection"])
+    slowest = max(f["max"] for logins in report["login_seconds"] for f in logins.values())
+    lines += [
+        "",
+        f"target ≥ 50,000 held: {'met' if report['registered'] >= 50_000 else 'NOT met'}; "
+        f"≤ 20 KB (20,480 B) per connection on every node: "
+        f"{'met' if 0 < worst <= 20480 else 'NOT met'}; new login while held ≤ 0.5 s: "
+        f"{'met' if slowest <= 0.5 else 'NOT met'}",
+    ]
+    return "\n".join(lines)
+
+
 def text_report(report: dict[str, Any]) -> str:
+    if "nodes" in report["settings"]:
+        return nodes_text_report(report)
     s = report["settings"]
     rss = report["rss_bytes"]
 
@@ -632,6 +942,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="sqlite",
     )
     parser.add_argument("--postgres-url", help="PostgreSQL server (default: scripts/test's)")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="spread the connections over K nodes sharing PostgreSQL and Redis (default 1)",
+    )
+    parser.add_argument("--redis-url", help="Redis for --nodes > 1 (default: scripts/test's)")
     parser.add_argument("--expires", type=int, default=3600, help="REGISTER Expires (s)")
     parser.add_argument("--probes", type=int, help="new logins timed while held (default 5)")
     parser.add_argument("--idle-seconds", type=float, help="server CPU measured idle (default 5)")
@@ -643,8 +960,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.probes = args.probes or (2 if args.quick else 5)
     if args.idle_seconds is None:
         args.idle_seconds = 0.5 if args.quick else 5.0
-    if args.connections < 2 or args.per_account < 1 or args.per_worker < 1:
-        parser.error("--connections must be at least 2, --per-account and --per-worker positive")
+    if args.connections < 2 or args.per_account < 1 or args.per_worker < 1 or args.nodes < 1:
+        parser.error(
+            "--connections must be at least 2, --per-account, --per-worker, --nodes positive"
+        )
+    if args.nodes > 1:
+        args.storage = "postgresql"
     return args
 
 

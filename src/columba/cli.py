@@ -18,6 +18,7 @@ from columba import (
     __version__,
     cli_chat,
     cli_config,
+    cli_groups,
     cli_mcp,
     cli_phone,
     cli_serve,
@@ -32,6 +33,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 COMMANDS: tuple[Register, ...] = (
     cli_serve.register,
     cli_user.register,
+    cli_groups.register,
     cli_chat.register,
     cli_sip.register,
     cli_mcp.register,

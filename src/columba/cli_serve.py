@@ -43,6 +43,10 @@ def run_serve(args: argparse.Namespace) -> int:
         asyncio.run(serve(config))
     except KeyboardInterrupt:
         return 0
+    except ConfigError as exc:  # settings that only conflict once combined (cluster mode)
+        for line in exc.errors:
+            print(f"columba serve: {line}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"columba serve: cannot start: {exc}", file=sys.stderr)
         return 1

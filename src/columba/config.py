@@ -333,6 +333,15 @@ def _check_access_code(value: str) -> None:
         raise _Invalid(f"expected 1 to 10 digits, not {value!r}")
 
 
+def _check_smscs(value: str) -> None:
+    from columba.sms.routing import RouteError, parse_routes
+
+    try:
+        parse_routes(value)
+    except RouteError as exc:
+        raise _Invalid(str(exc)) from None
+
+
 # -- the tables ----------------------------------------------------------------------------
 
 
@@ -462,17 +471,25 @@ class StorageConfig:
 class RegistryConfig:
     """``[registry]``: the location registry (who is online where), in process or in Redis.
 
+    With ``redis://`` the node joins a cluster under its ``[server] node_name`` (unique per
+    node), and ``[storage]`` must be PostgreSQL, shared by every node.
+
     Attributes:
         url: ``memory://`` (one process) or ``redis://…``; ``repr`` masks its password.
         lease_seconds: Lifetime of a node's entries unless it refreshes them.
+        namespace: Prefix of every Redis key and channel (deployments sharing one Redis).
     """
 
     url: str = field(default="memory://", metadata=_cast(_Url(("memory", "redis", "rediss"))))
     lease_seconds: int = field(default=30, metadata=_cast(_integer(5, 3600)))
+    namespace: str = field(default="columba", metadata=_cast(_Text(_check_node_name)))
 
     def __repr__(self) -> str:
         url = _masked_url(self.url)
-        return f"RegistryConfig(url={url!r}, lease_seconds={self.lease_seconds!r})"
+        return (
+            f"RegistryConfig(url={url!r}, lease_seconds={self.lease_seconds!r}, "
+            f"namespace={self.namespace!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -602,10 +619,100 @@ class SmsConfig:
     Attributes:
         enabled: Messages may go on as SMS to users who are not online.
         access_code: The number prefix that reaches a Columba user by SMS (``12520<number>``).
+        smscs: The SMSCs to bind to, ``[<number prefix>=]host:port`` separated by commas; the
+            longest matching prefix picks a number's home SMSC. Empty: the built-in simulator.
+        system_id: The SMPP account at the SMSCs (the simulator's own account when none).
+        password: Its password (never shown).
+        window: submit_sm in flight per bind.
+        reconnect_max: The longest wait between attempts to reach an SMSC, in seconds.
+        max_segments: SMS an IM converted to SMS may take; the rest is cut with a marker.
+        day_limit: SMS segments a user may have sent per day (0: no limit).
+        month_limit: SMS segments a user may have sent per month (0: no limit).
     """
 
     enabled: bool = field(default=True, metadata=_cast(_Boolean()))
     access_code: str = field(default="12520", metadata=_cast(_Text(_check_access_code)))
+    smscs: str = field(default="", metadata=_cast(_Text(_check_smscs)))
+    system_id: str = field(default="columba", metadata=_cast(_Text()))
+    password: str = field(default="", repr=False, metadata=_cast(_Text(), secret=True))
+    window: int = field(default=100, metadata=_cast(_integer(1, 10000)))
+    reconnect_max: float = field(default=60.0, metadata=_cast(_real(0.1, 3600.0)))
+    max_segments: int = field(default=3, metadata=_cast(_integer(1, 255)))
+    day_limit: int = field(default=600, metadata=_cast(_integer(0, 10**9)))
+    month_limit: int = field(default=10000, metadata=_cast(_integer(0, 10**9)))
+
+
+def _check_issuer(value: str) -> None:
+    if value and not value.startswith(("https://", "http://")):
+        raise _Invalid(f"expected an http(s) URL or nothing, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SsiConfig:
+    """``[ssi]``: single sign-in (sessions, third-party credentials, OpenID Connect).
+
+    Attributes:
+        issuer: ``iss`` of credentials and the OpenID Connect issuer, the public base URL of
+            the HTTP listener (``https://im.example.com``); empty: ``http://<http listener>``.
+        session_lifetime: Seconds an SSI session lasts after sign-in.
+        credential_lifetime: Seconds a third-party credential is valid (at most 120).
+        signins_per_minute: Sign-in attempts allowed per client address per minute.
+        backchannel_timeout: Seconds to wait for an app's back-channel logout answer.
+        id_token_lifetime: Seconds an OpenID Connect ID token is valid.
+        access_token_lifetime: Seconds an OpenID Connect access token is valid.
+        signing_key_days: Days an ID-token signing key signs before a new one replaces it.
+    """
+
+    issuer: str = field(default="", metadata=_cast(_Text(_check_issuer)))
+    session_lifetime: int = field(default=43200, metadata=_cast(_integer(60, 30 * 86400)))
+    credential_lifetime: int = field(default=120, metadata=_cast(_integer(5, 120)))
+    signins_per_minute: int = field(default=30, metadata=_cast(_integer(1, 100000)))
+    backchannel_timeout: float = field(default=5.0, metadata=_cast(_real(0.1, 60.0)))
+    id_token_lifetime: int = field(default=300, metadata=_cast(_integer(30, 86400)))
+    access_token_lifetime: int = field(default=3600, metadata=_cast(_integer(30, 86400)))
+    signing_key_days: int = field(default=30, metadata=_cast(_integer(1, 3650)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupsTable:
+    """``[groups]``: membership-based groups (``columba.servers.groups``).
+
+    Attributes:
+        enabled: Serve groups (the ``PG`` operations and messages to ``sip:PG…``).
+        member_limit: Members a group may have at most (Fetion's was 150).
+        max_groups_per_user: Groups a user may be in (any role) before creating more fails.
+    """
+
+    enabled: bool = field(default=True, metadata=_cast(_Boolean()))
+    member_limit: int = field(default=150, metadata=_cast(_integer(2, 100_000)))
+    max_groups_per_user: int = field(default=100, metadata=_cast(_integer(1, 100_000)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RobotsTable:
+    """``[robots]``: the robot server (``columba.robots``); needs ``[groups]``.
+
+    Attributes:
+        enabled: Serve robots.
+        builtin: Register and run the shipped robots (faq, remind, welcome).
+        allow_private_webhooks: Accept webhook URLs on private or loopback addresses.
+        timeout: Seconds a webhook has to answer.
+        retry_base: First retry delay in seconds (then about x6 per attempt).
+        retry_max: Longest retry delay in seconds.
+        give_up_after: Seconds after which an undelivered event is dropped.
+        per_chat_per_minute: Messages a robot may post per chat per minute.
+        per_second: Messages a robot may post per second overall.
+    """
+
+    enabled: bool = field(default=True, metadata=_cast(_Boolean()))
+    builtin: bool = field(default=True, metadata=_cast(_Boolean()))
+    allow_private_webhooks: bool = field(default=False, metadata=_cast(_Boolean()))
+    timeout: float = field(default=3.0, metadata=_cast(_real(0.1, 60.0)))
+    retry_base: float = field(default=10.0, metadata=_cast(_real(0.01, 86400.0)))
+    retry_max: float = field(default=7200.0, metadata=_cast(_real(0.01, 86400.0)))
+    give_up_after: float = field(default=86400.0, metadata=_cast(_real(1.0, 30 * 86400.0)))
+    per_chat_per_minute: int = field(default=20, metadata=_cast(_integer(1, 100_000)))
+    per_second: int = field(default=30, metadata=_cast(_integer(1, 100_000)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -627,6 +734,9 @@ class Config:
     admin: AdminConfig = field(default_factory=AdminConfig)
     log: LogConfig = field(default_factory=LogConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    ssi: SsiConfig = field(default_factory=SsiConfig)
+    groups: GroupsTable = field(default_factory=GroupsTable)
+    robots: RobotsTable = field(default_factory=RobotsTable)
 
     def describe(self) -> str:
         """The effective configuration as TOML, secrets and URL passwords masked."""
@@ -663,6 +773,9 @@ TABLES: dict[str, type[Any]] = {
     "admin": AdminConfig,
     "log": LogConfig,
     "sms": SmsConfig,
+    "ssi": SsiConfig,
+    "groups": GroupsTable,
+    "robots": RobotsTable,
 }
 
 

@@ -147,3 +147,29 @@ def test_format_then_parse(
         text=text,
     )
     assert parse_receipt(format_receipt(receipt)) == receipt
+
+
+_NO_SPACE = st.text(alphabet=st.characters(blacklist_categories=("Zs", "Cc")), max_size=12)
+
+
+@given(_NO_SPACE, _NO_SPACE, _NO_SPACE, _NO_SPACE, st.text(max_size=30))
+def test_canonical_fast_path_reads_what_the_general_scan_reads(
+    message_id: str, sub: str, stat: str, err: str, excerpt: str
+) -> None:
+    import re
+
+    from columba.sms import receipt as module
+
+    text = (
+        f"id:{message_id} sub:{sub} dlvrd:001 submit date:2611240101 done date:2611240102"
+        f" stat:{stat} err:{err} text:{excerpt}"
+    )
+    fast = module._fields(text)
+    saved = module._CANONICAL
+    module._CANONICAL = re.compile(r"(?!)")  # the general scan only
+    try:
+        slow = module._fields(text)
+    finally:
+        module._CANONICAL = saved
+    if module._FIELD.search(f" {message_id} {sub} {stat} {err} ") is None:
+        assert fast == slow

@@ -141,7 +141,7 @@ class SipClient(BaseClient):
                 call_id=call_id,
             )
         )
-        if response.status != 200:
+        if response.status not in (200, 202):  # 202: accepted, went on as SMS (RFC 3428 §7)
             raise ClientError(
                 f"message refused: {response.status} {response.reason}", status=response.status
             )

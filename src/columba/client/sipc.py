@@ -147,7 +147,7 @@ class SipcClient(BaseClient):
             body=text.encode(),
         )
         response = await self.ask(request)
-        if response.status != 200:
+        if response.status not in (200, 280):  # 280 Send SMS OK: it went on as SMS
             raise ClientError(
                 f"message refused: {response.status} {response.reason}", status=response.status
             )

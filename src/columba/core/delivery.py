@@ -1,12 +1,20 @@
 """Store before deliver; deliver to every device; forget only what a device acknowledged.
 
 ``submit`` stores a message (server id + per-conversation sequence number, idempotent on the
-sender's retransmissions) with a pending delivery for every known device of the recipient,
-and wakes the recipient's online devices. Each online device has one outbox task (owned by
-its connection) that sends what the store says is pending, in order, and acknowledges each
-message in the store when the device answers 200. A device that was offline, or whose link
-died before answering, gets the rest when it next registers: nothing is lost, and a client
-drops a redelivered message by its id (``XI``), so each is shown once.
+sender's retransmissions) with a pending delivery for every known device of the recipient.
+Each online device has one outbox task (owned by its connection) that sends what is pending,
+in order, and acknowledges each message in the store when the device answers 200. A device
+that was offline, or whose link died before answering, gets the rest when it next registers:
+nothing is lost, and a client drops a redelivered message by its id (``XI``), so each is
+shown once.
+
+With the group committer running (``run_committer``, as every node does), the hot path is one
+transaction per loop tick for everyone: the messages submitted since the last commit and the
+acks the devices gave meanwhile (``Store.commit_batch``). A message committed for a device on
+a reliable link is handed to its outbox in memory, in commit order (``core.outbox``); the
+store is read only when an outbox starts or recovers. A device's acks are committed before
+its outbox reads the store again, so an acknowledged message is never sent twice by us.
+Devices on UDP keep the simple loop: wake, read the store, send one at a time.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from columba.core import outbound
+from columba.core.outbox import Outbox, RequestLink
 from columba.core.registry import Binding, Registry
-from columba.storage import Account, NewMessage, Recipient, Store, StoredMessage
+from columba.storage import Account, DeviceAck, NewMessage, Recipient, Store, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +56,31 @@ class DeliveryService:
         domain: str,
         config: DeliveryConfig = DeliveryConfig(),
         on_delivered: Callable[[float], None] | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._registry = registry
         self._domain = domain
         self._config = config
         self._on_delivered = on_delivered
-        self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[StoredMessage]]] = (
-            asyncio.Queue()
-        )
+        # Called once a submitted message has its place in the commit queue: the connection
+        # may then read its next request while this one waits for the commit (order is kept:
+        # the queue is committed, handed over and answered in order).
+        self._on_queued = on_queued
+        self._waiting: list[tuple[NewMessage, asyncio.Future[StoredMessage]]] = []
+        self._acks: list[DeviceAck] = []
+        self._barriers: list[asyncio.Future[None]] = []
+        self._work = asyncio.Event()
+        self._outboxes: dict[Binding, Outbox] = {}
         self._committing = False
         # Caches for the hot path. A single node owns its users' logins, so it sees every
         # device registration; scaled out, these move behind the location registry.
         self._device_cache: dict[int, tuple[str, ...]] = {}
         self._conversations: dict[tuple[int, int], int] = {}
         self._sids: dict[int, str] = {}
+        #: Conversations that are groups (filled by the group server): their messages reach
+        #: devices from the group's URI, with the sender in ``SO``.
+        self.group_conversations: set[int] = set()
 
     async def submit(
         self,
@@ -76,8 +96,15 @@ class DeliveryService:
         Returns the stored message; ``is_duplicate`` is set when this was a retransmission of
         one already stored (it is then not delivered again).
         """
-        conversation = await self._conversation(sender.user_id, recipient.user_id)
-        devices = await self._devices_of(recipient.user_id)
+        # The caches answer the hot path without a coroutine call each.
+        sender_id, recipient_id = sender.user_id, recipient.user_id
+        key = (sender_id, recipient_id) if sender_id < recipient_id else (recipient_id, sender_id)
+        conversation = self._conversations.get(key)
+        if conversation is None:
+            conversation = await self._conversation(sender_id, recipient_id)
+        devices = self._device_cache.get(recipient_id)
+        if devices is None:
+            devices = await self._devices_of(recipient_id)
         new = NewMessage(
             conversation_id=conversation,
             sender_id=sender.user_id,
@@ -86,47 +113,120 @@ class DeliveryService:
             body=body,
             client_key=client_key,
         )
+        self._sids[sender.user_id] = sender.sid
         if self._committing:
+            # The committer hands the message to the recipient's outboxes.
             future: asyncio.Future[StoredMessage] = asyncio.get_running_loop().create_future()
-            self._queue.put_nowait((new, future))
+            self._waiting.append((new, future))
+            self._work.set()
+            if self._on_queued is not None:
+                self._on_queued()
             stored = await future
         else:
             stored = (await self._store.store_messages([new]))[0]
-        self._sids[sender.user_id] = sender.sid
+            if not stored.is_duplicate:
+                for binding in self._registry.bindings(recipient.user_id):
+                    binding.wake.set()
         if not stored.is_duplicate:
-            for binding in self._registry.bindings(recipient.user_id):
-                binding.wake.set()
+            # Scaled out: the recipient's devices on other nodes read the shared store too.
+            self._registry.wake_elsewhere(recipient.user_id)
         return stored
 
     async def run_committer(self, *, max_batch: int = 256) -> None:
-        """Group commit: store every message waiting in one transaction. Owned by the node.
+        """Group commit: every message and ack waiting, in one transaction. Owned by the node.
 
-        Each connection hands its requests over one at a time, so concurrent senders are what
-        fills a batch; a lone sender pays one commit per message, as before. Runs until
-        cancelled; messages still waiting then fail, and their senders get no 200.
+        While one transaction runs, the next batch gathers (connections go on reading once
+        their message is queued), so the batch grows with the load and a lone sender pays
+        one commit per message. Committed messages are handed to the recipients' outboxes in
+        commit order before their senders hear of them. If a commit fails, its senders get the
+        error (no 200) and its acks are dropped: those messages stay pending and are sent to
+        the devices again (a client drops a repeat by its ``XI``). Runs until cancelled;
+        messages still waiting then fail, and their senders get no 200.
         """
         self._committing = True
         try:
             while True:
-                batch = [await self._queue.get()]
-                while len(batch) < max_batch and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                try:
-                    stored = await self._store.store_messages([new for new, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                for (_, future), message in zip(batch, stored, strict=True):
-                    if not future.done():
-                        future.set_result(message)
+                await self._work.wait()
+                self._work.clear()
+                while self._waiting or self._acks or self._barriers:
+                    await self._commit_once(max_batch)
         finally:
             self._committing = False
-            while not self._queue.empty():
-                _, future = self._queue.get_nowait()
+            waiting, self._waiting = self._waiting, []
+            for _, future in waiting:
                 if not future.done():
                     future.set_exception(ConnectionError("the node is stopping"))
+            self._release_barriers(self._barriers)
+
+    async def _commit_once(self, max_batch: int) -> None:
+        batch = self._waiting[:max_batch]
+        del self._waiting[:max_batch]
+        acks, self._acks = self._acks, []
+        barriers, self._barriers = self._barriers, []
+        try:
+            stored = await self._store.commit_batch([new for new, _ in batch], acks)
+        except Exception as exc:
+            log.warning("group commit failed", exc_info=True)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            self._release_barriers(barriers)
+            return
+        for (new, future), message in zip(batch, stored, strict=True):
+            if not message.is_duplicate:
+                self._hand_over(new, message)
+            if not future.done():
+                future.set_result(message)
+        self._release_barriers(barriers)
+
+    @staticmethod
+    def _release_barriers(barriers: list[asyncio.Future[None]]) -> None:
+        for barrier in barriers:
+            if not barrier.done():
+                barrier.set_result(None)
+
+    def hand_over(self, new: NewMessage, message: StoredMessage) -> None:
+        """A message committed outside ``submit`` (a group post, ``servers/groups``): give it
+        to its online devices' outboxes as the committer does. Call in commit order."""
+        self._hand_over(new, message)
+
+    def _hand_over(self, new: NewMessage, message: StoredMessage) -> None:
+        """A message is committed: give it to its devices' outboxes, or wake their loops."""
+        for recipient in new.recipients:
+            for binding in self._registry.bindings(recipient.user_id):
+                if binding.device_id not in recipient.devices:
+                    continue  # owed nothing (a device new since); owe_undelivered covers it
+                box = self._outboxes.get(binding)
+                if box is not None:
+                    box.offer(message)
+                else:
+                    binding.wake.set()
+
+    def _acked(self, binding: Binding, message: StoredMessage) -> None:
+        """An outbox's device answered 200: commit the ack with the next batch."""
+        self._acks.append(
+            DeviceAck(
+                user_id=binding.user_id,
+                device_id=binding.device_id,
+                message_id=message.message_id,
+                conversation_id=message.conversation_id,
+                seq=message.seq,
+            )
+        )
+        self._work.set()
+        if self._on_delivered is not None:
+            age = datetime.now(tz=UTC) - message.created_at
+            self._on_delivered(age.total_seconds())
+
+    async def _acks_committed(self) -> None:
+        """Wait until every ack given so far is committed (nothing to wait for without the
+        committer: acks are then committed one batch at a time by ``_send_batch``)."""
+        if not self._committing:
+            return
+        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._barriers.append(barrier)
+        self._work.set()
+        await barrier
 
     def device_added(self, user_id: int, device_id: str) -> None:
         """Keep the device cache current when a device logs in for the first time."""
@@ -151,6 +251,12 @@ class DeliveryService:
 
     async def run_outbox(self, binding: Binding) -> None:
         """Deliver a device's pending messages until its binding ends. Owned by its link."""
+        link = binding.link
+        # In memory only with the committer running: it hands messages over and commits acks.
+        is_reliable = getattr(link, "is_reliable", False) and hasattr(link, "send_prepared")
+        if self._committing and is_reliable:
+            await self._run_memory_outbox(binding, cast(RequestLink, link))
+            return
         window = self._config.window if binding.link.transport != "udp" else 1
         backoff = self._config.retry_base
         while binding.is_active and binding.link.is_open:
@@ -176,6 +282,55 @@ class DeliveryService:
             else:
                 backoff = self._config.retry_base
 
+    async def _run_memory_outbox(self, binding: Binding, link: RequestLink) -> None:
+        """The outbox of a device on a reliable link (see ``core.outbox``)."""
+        config = self._config
+        box = Outbox(
+            binding,
+            link,
+            window=config.window,
+            ack_timeout=config.ack_timeout,
+            domain=self._domain,
+            sid_of=self._sids.get,
+            acked=self._acked,
+            groups=self.group_conversations,
+        )
+        self._outboxes[binding] = box
+        limit = config.window * 4
+        try:
+            while binding.is_active and binding.link.is_open:
+                if box.failed and not box.in_flight:
+                    binding.wake.clear()
+                    box.backoff = min(max(box.backoff * 2, config.retry_base), config.retry_max)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(binding.wake.wait(), timeout=box.backoff)
+                    box.failed = False
+                    box.wants_store = True
+                    continue
+                if (box.wants_store or (box.backlog and not box.queue)) and not box.in_flight:
+                    binding.wake.clear()
+                    box.start_refill()
+                    await self._acks_committed()
+                    pending = await self._store.pending_for_device(
+                        binding.user_id, binding.device_id, limit=limit
+                    )
+                    for sender_id in {m.sender_id for m in pending}:
+                        await self._sid(sender_id)
+                    box.refilled(pending, is_full=len(pending) >= limit)
+                    box.pump()
+                    continue
+                await binding.wake.wait()
+                binding.wake.clear()
+                if not box.failed:
+                    # Someone stored messages for this device without handing them over
+                    # (another node, a group): read the store once what is in flight is done.
+                    box.wants_store = True
+                    box.pump()
+        finally:
+            if self._outboxes.get(binding) is box:
+                del self._outboxes[binding]
+            box.close()
+
     async def _send_batch(self, binding: Binding, pending: list[StoredMessage], window: int) -> int:
         """Send messages in order with up to ``window`` in flight; ack what was answered."""
         semaphore = asyncio.Semaphore(window)
@@ -192,12 +347,10 @@ class DeliveryService:
                 sender_sid = sids[message.sender_id]
                 request = outbound.im_request(
                     binding,
-                    outbound.InstantMessage(
-                        message_id=message.message_id,
-                        sender_sid=sender_sid,
-                        content_type=message.content_type,
-                        body=message.body,
-                        created_at=message.created_at,
+                    outbound.stored_im(
+                        message,
+                        sender_sid,
+                        is_group=message.conversation_id in self.group_conversations,
                     ),
                     domain=self._domain,
                 )

@@ -1,10 +1,15 @@
-"""Login rules: SIP Digest and SIP-C SCRAM verification, and slowing down password guessing.
+"""Login rules: SIP Digest, SIP-C SCRAM and SSI-session logins, and slowing down password guessing.
 
 Both methods are stateless between the challenge and the answer: nonces are MAC'd and
 timestamped (``digest.NonceManager``), and each SCRAM nonce is accepted once. Every failed
 attempt for an account adds a growing delay before the answer (0.5 s, 1 s, 2 s … up to a cap),
 and after a number of failures in a row the account refuses logins for a while; a success
 resets the count.
+
+A SIP-C client that signed in to SSI (``columba.ssi``) logs in with its session token instead
+of the password, as Fetion's clients presented ``ssic`` (fetion-sipc.md §2.4):
+``A: SSI ssic="<token>"``; :meth:`LoginService.verify_ssi` checks it. The SSI service shares
+this module's failure counter, so guesses over HTTP and over SIP add up.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from columba.core.passwords import ScramVerifier
 from columba.protocol.sip import digest
 from columba.protocol.sip.auth import AuthParams
 from columba.protocol.sipc import scram
+from columba.ssi.service import NotSignedIn, SsiPolicy, SsiService
 from columba.storage import Account, DigestAlgorithm, NotFound, Store
+from columba.storage.ssi import SsiSession
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +39,8 @@ class LoginPolicy:
     nonce_lifetime: float = 300.0
     #: Digest challenges offered, most preferred first (RFC 8760 §2.4).
     digest_algorithms: tuple[str, ...] = ("MD5", "SHA-256")
+    #: Single sign-in (``[ssi]``).
+    ssi: SsiPolicy = field(default_factory=SsiPolicy)
 
 
 class FailureTracker:
@@ -40,6 +49,11 @@ class FailureTracker:
     def __init__(self, policy: LoginPolicy) -> None:
         self._policy = policy
         self._failures: dict[int, tuple[int, float]] = {}
+
+    @property
+    def base_delay(self) -> float:
+        """The delay before answering a first failure (also used for unknown accounts)."""
+        return self._policy.failure_delay_base
 
     def is_locked(self, user_id: int, now: float) -> float:
         """Seconds until the account may try again, or 0."""
@@ -76,6 +90,22 @@ class LoginService:
         self._nonces = digest.NonceManager(
             secret=secrets.token_bytes(32), realm=realm, lifetime=policy.nonce_lifetime
         )
+        self.ssi = SsiService(store=store, policy=policy.ssi, failures=self.failures)
+
+    # -- SSI session (columba.ssi) -------------------------------------------------------------
+
+    async def verify_ssi(
+        self, credentials: AuthParams, *, identity: str
+    ) -> tuple[SsiSession, Account] | None:
+        """Check ``A: SSI ssic="…"``: a live session of the account named ``identity``."""
+        token = credentials.get("ssic") or ""
+        try:
+            session, account = await self.ssi.session(token)
+        except NotSignedIn:
+            return None
+        if identity not in (account.sid, account.number):
+            return None
+        return session, account
 
     # -- SIP Digest (RFC 7616, RFC 8760) ---------------------------------------------------------
 

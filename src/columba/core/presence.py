@@ -92,16 +92,21 @@ class PresenceService:
         self._sip_subs: dict[int, list[SipSubscription]] = {}
         self._published: dict[int, int] = {}
 
-    def state(self, user_id: int) -> int:
-        """The user's presence as others see it (hidden and offline both read as offline)."""
+    def state(self, user_id: int, *, local_only: bool = False) -> int:
+        """The user's presence as others see it (hidden and offline both read as offline).
+
+        Scaled out, the user's devices on other nodes count too (``local_only``: only this
+        node's, which is what this node tells the others).
+        """
         bindings = self._registry.bindings(user_id)
-        if not bindings:
+        remote = () if local_only else self._registry.remote_presence(user_id)
+        if not bindings and not remote:
             return State.OFFLINE
         values = [b.presence for b in bindings]
         published = self._published.get(user_id)
-        if published is not None:
+        if published is not None and bindings:
             values.append(published)
-        visible = [v for v in values if v != State.HIDDEN]
+        visible = [v for v in values if v != State.HIDDEN] + list(remote)
         if not visible:
             return State.OFFLINE
         # Prefer "online" over the away-style states, then the highest value.
@@ -148,10 +153,18 @@ class PresenceService:
             return False
         return entry.state is ContactState.ACCEPTED
 
-    async def changed(self, account: Account) -> None:
-        """Tell every authorized watcher of ``account`` its current presence."""
-        value = self.state(account.user_id)
+    async def changed(self, account: Account, *, relay: bool = True) -> None:
+        """Tell every authorized watcher of ``account`` its current presence.
+
+        Scaled out, the nodes of watchers elsewhere are told too, unless ``relay`` is False
+        (the change came from another node).
+        """
         delta = await self._store.contact_list(account.user_id)
+        if relay:
+            watchers = [c.contact_id for c in delta.contacts if c.state is ContactState.ACCEPTED]
+            local = self.state(account.user_id, local_only=True)
+            await self._registry.presence_changed(account.user_id, local, watchers)
+        value = self.state(account.user_id)
         for contact in delta.contacts:
             if contact.state is not ContactState.ACCEPTED:
                 continue

@@ -10,8 +10,9 @@ as it does (device outboxes), so closing the link cancels them.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from columba.protocol.errors import ParseError
@@ -28,6 +29,26 @@ from columba.protocol.sip.transaction import (
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int, str]
+Answer = Callable[[Response | None], None]
+
+#: Set by a connection's reader around the handler of one request: calling it lets the reader
+#: go on to the next request before this handler finishes (see :func:`release_reader`).
+_release: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "columba_release_reader", default=None
+)
+
+
+def release_reader() -> None:
+    """Let the connection read its next request while the current handler goes on.
+
+    For a handler whose order-sensitive part is done (a message has its place in the commit
+    queue) and which only waits now (for the commit, then to answer). Outside a handler, or
+    on a transport that handles requests one at a time, this does nothing.
+    """
+    release = _release.get()
+    if release is not None:
+        _release.set(None)
+        release()
 
 
 def _key(message: Message) -> Key | None:
@@ -51,6 +72,7 @@ class Link:
         self.local_host = local_host
         self.peer = peer
         self._pending: dict[Key, asyncio.Future[Response]] = {}
+        self._answers: dict[Key, Answer] = {}
         self._closed = False
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,6 +97,11 @@ class Link:
             return
         self._write(serialize(ensure_content_length(message) if self.is_reliable else message))
 
+    def send_bytes(self, data: bytes) -> None:
+        """Write a message already serialized (on a stream: with its length header)."""
+        if not self._closed:
+            self._write(data)
+
     async def request(self, request: Request, *, within: float) -> Response | None:
         """Send a request and wait for its final response (None on timeout or lost link).
 
@@ -96,6 +123,33 @@ class Link:
             return None
         finally:
             self._pending.pop(key, None)
+
+    def send_request(self, request: Request, on_answer: Answer) -> Key | None:
+        """Write a request; ``on_answer`` gets its final response, or None if the link is lost.
+
+        For reliable links only (no retransmission): no task, future or timer per request;
+        the caller keeps its own deadline and calls :meth:`forget` when it gives up. Returns
+        the key to forget, or None (and writes nothing) when the link is closed.
+        """
+        key = _key(request)
+        if key is None or self._closed:
+            return None
+        self._answers[key] = on_answer
+        self.send(request)
+        return key
+
+    def send_prepared(self, data: bytes, key: Key, on_answer: Answer) -> Key | None:
+        """:meth:`send_request` for a request already serialized, with its matching key."""
+        if self._closed:
+            return None
+        self._answers[key] = on_answer
+        self._write(data)
+        return key
+
+    def forget(self, key: object) -> None:
+        """Stop waiting for the answer to a request sent with :meth:`send_request`."""
+        if isinstance(key, tuple):
+            self._answers.pop(key, None)
 
     async def _request_unreliable(
         self, request: Request, future: asyncio.Future[Response], within: float
@@ -128,7 +182,16 @@ class Link:
     def on_response(self, response: Response) -> bool:
         """Route a response to the request waiting for it; False if nobody waits."""
         key = _key(response)
-        future = self._pending.get(key) if key is not None else None
+        if key is None:
+            return False
+        if self._answers:
+            answer = self._answers.get(key)
+            if answer is not None:
+                if response.status >= 200:
+                    del self._answers[key]
+                    answer(response)
+                return True
+        future = self._pending.get(key)
         if future is None or future.done():
             return False
         if response.status >= 200:
@@ -154,6 +217,9 @@ class Link:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(ConnectionError("link closed"))
+        answers, self._answers = self._answers, {}
+        for answer in answers.values():
+            answer(None)
         for task in list(self._tasks):
             task.cancel()
         self._close_transport()

@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
+from columba.cluster.join import join as join_cluster
 from columba.config import Config
 from columba.core.accounts import PasswordPolicy
 from columba.core.delivery import DeliveryConfig
@@ -27,8 +29,12 @@ from columba.net.stream import StreamLink
 from columba.net.udp import UdpEndpoint
 from columba.protocol.mcp.connection import McpConfig
 from columba.protocol.sip.parser import ParseLimits
+from columba.robots.server import RobotServer
 from columba.servers.gateway import AccessGateway
+from columba.servers.groups.wiring import start_groups
 from columba.servers.im.server import ImConfig, ImServer
+from columba.servers.sms import SmsServer, start_sms_leg
+from columba.servers.ssi_web import ssi_policy
 from columba.servers.web import make_app
 from columba.smsc.simulator import SmscConfig, SmscSimulator
 from columba.storage import Store, open_store
@@ -61,6 +67,7 @@ def im_config(config: Config) -> ImConfig:
             digest_algorithms=tuple(
                 name.strip() for name in config.login.digest_algorithms.split(",")
             ),
+            ssi=ssi_policy(config),
         ),
         passwords=PasswordPolicy(min_length=config.accounts.password_min_length),
     )
@@ -90,6 +97,11 @@ class Node:
         self._links: set[StreamLink] = set()
         self._handlers: set[asyncio.Task[object]] = set()
         self.smsc: SmscSimulator | None = None
+        self.sms: SmsServer | None = None
+        #: The robot server (groups with robots), once started.
+        self.robots: RobotServer | None = None
+        #: Scaled out (``[registry] url = "redis://…"``): this node's cross-node registry.
+        self.cluster = join_cluster(config, self.im)
 
     def _announce(self, name: str, address: str) -> None:
         self.addresses[name] = address
@@ -132,6 +144,8 @@ class Node:
         udp_transport: asyncio.DatagramTransport | None = None
         try:
             async with asyncio.TaskGroup() as group:
+                if self.cluster is not None:
+                    await self._join_cluster(group)
                 if listen.sip_udp is not None:
                     endpoint = UdpEndpoint(
                         handle=self.im.handle, bad=self.im.bad_message, limits=self.limits
@@ -162,6 +176,9 @@ class Node:
                     await self._start_gateway(servers)
                 if listen.smsc is not None and self.config.sms.enabled:
                     await self._start_smsc(group)
+                if self.config.sms.enabled:  # the SMS leg (servers/sms.py)
+                    self.sms = await start_sms_leg(self, group)
+                self.robots = await start_groups(self, group)  # servers/groups/wiring.py
                 if listen.http is not None:
                     app = make_app(self)
                     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -172,6 +189,7 @@ class Node:
                     assert server_obj is not None
                     sockets = getattr(server_obj, "sockets", [])
                     self._announce("http", "http://" + _hostport(sockets[0].getsockname()))
+                    self.im.login.ssi.set_default_issuer(self.addresses["http"])
                 group.create_task(self.im.expire_bindings())
                 group.create_task(self.im.delivery.run_committer())
                 print("columba ready", file=self._out, flush=True)
@@ -190,6 +208,19 @@ class Node:
                 udp_transport.close()
             if runner is not None:
                 await runner.cleanup()
+            if self.cluster is not None:
+                await self.cluster.stop()
+
+    async def _join_cluster(self, group: asyncio.TaskGroup) -> None:
+        """Claim this node's name in the Redis registry and subscribe to its inbox."""
+        assert self.cluster is not None
+        try:
+            await self.cluster.start()
+        except (RedisError, OSError) as exc:
+            raise OSError(f"location registry unreachable: {exc}") from exc
+        group.create_task(self.cluster.run())
+        await self.cluster.wait_subscribed()
+        self._announce("cluster-node", self.config.server.node_name)
 
     async def _start_gateway(self, servers: list[asyncio.base_events.Server]) -> None:
         """The access gateway, relaying MCP to this node's own SIP-C listener."""

@@ -26,6 +26,7 @@ from columba.net.link import Link
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.framing import parse_datagram
 from columba.protocol.sip.message import Response
+from columba.servers import ssi_web, web_phones
 from columba.storage import Account, Conflict, NotFound
 
 if TYPE_CHECKING:
@@ -242,6 +243,9 @@ async def self_register(request: web.Request) -> web.Response:
 
 def make_app(node: Node) -> web.Application:
     """The aiohttp application of a node."""
+    from columba.robots.http import add_routes as robot_routes
+    from columba.servers import web_client  # imports this module: import here, not at the top
+
     app = web.Application(client_max_size=64 * 1024)
     app[NODE] = node
     app.router.add_get("/sip", sip_websocket)
@@ -251,4 +255,8 @@ def make_app(node: Node) -> web.Application:
     app.router.add_route("*", "/api/admin/users/{sid}", admin_user)
     app.router.add_post("/api/admin/invites", admin_invites)
     app.router.add_post("/api/register", self_register)
+    robot_routes(app)  # groups' robots: columba/robots/http.py
+    ssi_web.setup(app, node)  # single sign-in and OpenID Connect (servers/ssi_web.py)
+    web_client.add_routes(app)  # the browser client and admin console (servers/web_client.py)
+    web_phones.add_routes(app)  # the SMSC simulator's virtual phones (servers/web_phones.py)
     return app

@@ -486,6 +486,44 @@ class Esme:
             ids.append(result.message_id)
         return ids
 
+    def submit_nowait(
+        self, destination: str, text: str, *, source: str | None = None
+    ) -> list[asyncio.Future[Pdu]]:
+        """Queue the submit_sm of every part of ``text`` now; one future per part.
+
+        For senders of many texts at once (the SMS server's outbox pump): no task or gather
+        per text. Each future gets the part's response (check its ``command_status``) or a
+        :class:`RequestError`.
+
+        Raises:
+            NotBound: no bind is up.
+            SmsUsageError: the text cannot be sent (too long, an address too long).
+        """
+        link = self._link
+        if link is None or not link.session.is_bound:
+            raise NotBound("not bound to the SMSC")
+        parts = split_message(
+            text,
+            reference=self._reference(destination),
+            use_16bit_ref=self.config.use_16bit_ref,
+            mode=self.config.segmentation,
+        )
+        template = self._template(destination, source)
+        return [link.send(with_part(template, part)) for part in parts]
+
+    def _template(self, destination: str, source: str | None) -> SubmitSm:
+        config = self.config
+        return SubmitSm(
+            sequence_number=0,
+            source_addr_ton=config.source_addr_ton,
+            source_addr_npi=config.source_addr_npi,
+            source_addr=config.source_addr if source is None else source,
+            dest_addr_ton=config.dest_addr_ton,
+            dest_addr_npi=config.dest_addr_npi,
+            destination_addr=destination,
+            registered_delivery=config.registered_delivery,
+        )
+
     async def messages(self) -> AsyncIterator[IncomingMessage]:
         """MO texts as they complete (only when no ``on_message`` callback was given)."""
         while True:

@@ -175,6 +175,13 @@ def part_limits(data_coding: int, *, use_16bit_ref: bool = False) -> tuple[int, 
 def _chunks(text: str, coding: DataCoding, *, use_16bit_ref: bool) -> list[str]:
     """Cut ``text`` between characters into pieces that each fit one part (greedily)."""
     single, per_part = part_limits(coding, use_16bit_ref=use_16bit_ref)
+    # Fast path for the common short text: UCS-2 costs one unit per BMP character; a GSM
+    # character costs at most two septets (an escape). Lone surrogates still go the slow way.
+    if coding == DataCoding.UCS2 and len(text) <= single:
+        if max(map(ord, text), default=0) < 0xD800:
+            return [text]
+    elif coding == DataCoding.DEFAULT and 2 * len(text) <= single:
+        return [text]
     costs = list(_costs(text, coding))
     if sum(cost for _, cost in costs) <= single:
         return [text]

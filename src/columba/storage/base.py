@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from columba.storage.records import (
     Account,
@@ -26,6 +26,7 @@ from columba.storage.records import (
     DeliveryState,
     DeliveryStatus,
     Device,
+    DeviceAck,
     DigestAlgorithm,
     DigestHA1,
     Invite,
@@ -33,6 +34,12 @@ from columba.storage.records import (
     Recipient,
     StoredMessage,
 )
+
+if TYPE_CHECKING:
+    from columba.storage.group_store import GroupStore
+    from columba.storage.oidc import OidcStore
+    from columba.storage.sms import SmsStore
+    from columba.storage.ssi import SsiStore
 
 
 class Unset(Enum):
@@ -326,6 +333,12 @@ class DeliveryStore(Protocol):
         """``ack`` for several messages in one transaction; returns how many were pending."""
         ...
 
+    async def commit_batch(
+        self, messages: Sequence[NewMessage], acks: Sequence[DeviceAck]
+    ) -> list[StoredMessage]:
+        """Group commit: ``store_messages`` and the devices' ``ack``s in one transaction."""
+        ...
+
     async def record_delivery(
         self, message_id: str, recipient_id: int, state: DeliveryState
     ) -> DeliveryStatus:
@@ -355,6 +368,26 @@ class SettingsStore(Protocol):
 
 class Store(AccountStore, ContactStore, MessageStore, DeliveryStore, SettingsStore, Protocol):
     """Everything above, plus a lifecycle: ``async with await open_store(url) as store``."""
+
+    @property
+    def ssi(self) -> SsiStore:
+        """Single sign-in sessions, apps and keys (``columba.storage.ssi``)."""
+        ...
+
+    @property
+    def oidc(self) -> OidcStore:
+        """The OpenID Connect provider's clients, codes and keys (``columba.storage.oidc``)."""
+        ...
+
+    @property
+    def sms(self) -> SmsStore:
+        """SMS preferences, quotas and the SMS outbox (``columba.storage.sms``)."""
+        ...
+
+    @property
+    def groups(self) -> GroupStore:
+        """Groups, robots and the robot outbox (``columba.storage.group_store``)."""
+        ...
 
     async def close(self) -> None:
         """Closes the database connections; the store is unusable afterwards."""

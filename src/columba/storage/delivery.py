@@ -19,15 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from columba.storage.errors import NotFound
-from columba.storage.messages import MESSAGE_COLUMNS, message_from_row
+from columba.storage.messages import MESSAGE_COLUMNS, message_from_row, store_batch, values_rows
 from columba.storage.records import (
     DeliveryState,
     DeliveryStatus,
     Device,
+    DeviceAck,
+    NewMessage,
     StoredMessage,
     to_datetime,
 )
 from columba.storage.sql import (
+    Dialect,
     Op,
     Row,
     execute,
@@ -186,6 +189,58 @@ def ack(user_id: int, device_id: str, message_ids: Sequence[str], *, now: int) -
         [(delivered, now, now, id_, user_id, delivered) for id_ in ids],
     )
     return len(removed)
+
+
+def ack_batch(dialect: Dialect, acks: Sequence[DeviceAck], *, now: int) -> Op[None]:
+    """Acknowledgements of any devices, in one transaction: ``ack`` for a group commit.
+
+    Each ack names the message's (conversation, seq), so no lookup through ``messages`` is
+    needed. SQLite gets two set-based statements (a join on the primary key, checked with
+    ``EXPLAIN QUERY PLAN``: the queue is never scanned); PostgreSQL gets pipelined point
+    statements, as ``ack`` does, so that no plan can turn them into scans.
+    """
+    unique = list({(a.user_id, a.device_id, a.message_id): a for a in acks}.values())
+    if not unique:
+        return
+    delivered = DeliveryState.DELIVERED.value
+    if dialect is Dialect.POSTGRESQL:
+        yield from execute_many(
+            "DELETE FROM deliveries WHERE user_id = ? AND device_id = ? AND conversation_id = ?"
+            " AND seq = ?",
+            [(a.user_id, a.device_id, a.conversation_id, a.seq) for a in unique],
+        )
+        statuses = dict.fromkeys((a.message_id, a.user_id) for a in unique)
+        yield from execute_many(
+            "UPDATE delivery_status SET state = ?, delivered_at = COALESCE(delivered_at, ?),"
+            " updated_at = ? WHERE message_id = ? AND recipient_id = ? AND state <> ?",
+            [(delivered, now, now, message, user, delivered) for message, user in statuses],
+        )
+        return
+    for sql, args in values_rows(
+        "DELETE FROM deliveries WHERE rowid IN (SELECT d.rowid FROM ({values}) AS v"
+        " JOIN deliveries AS d ON d.user_id = v.column1 AND d.device_id = v.column2"
+        " AND d.conversation_id = v.column3 AND d.seq = v.column4)",
+        [(a.user_id, a.device_id, a.conversation_id, a.seq) for a in unique],
+    ):
+        yield from execute(sql, *args)
+    for sql, args in values_rows(
+        f"UPDATE delivery_status SET state = '{delivered}',"
+        " delivered_at = COALESCE(delivered_at, ?), updated_at = ? FROM ({values}) AS v"
+        f" WHERE message_id = v.column1 AND recipient_id = v.column2 AND state <> '{delivered}'",
+        list(dict.fromkeys((a.message_id, a.user_id) for a in unique)),
+    ):
+        yield from execute(sql, now, now, *args)
+
+
+def commit_batch(
+    dialect: Dialect, messages: Sequence[NewMessage], acks: Sequence[DeviceAck], *, now: int
+) -> Op[list[StoredMessage]]:
+    """Stores messages (``store_batch``) and applies acks (``ack_batch``) in one transaction."""
+    stored: list[StoredMessage] = []
+    if messages:
+        stored = yield from store_batch(dialect, messages, now=now)
+    yield from ack_batch(dialect, acks, now=now)
+    return stored
 
 
 def record(

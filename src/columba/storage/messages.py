@@ -44,7 +44,6 @@ from columba.storage.sql import (
     Op,
     Row,
     execute,
-    execute_many,
     fetch,
     fetch_many,
     fetch_one,
@@ -210,18 +209,24 @@ def _advance(dialect: Dialect, counts: Counter[int]) -> Op[dict[int, int]]:
             [(counts[conversation], conversation) for conversation in ids],
         )
     else:
-        # In-process statements are cheap, but not free: one executemany and one read-back.
-        yield from execute_many(
-            "UPDATE conversations SET last_seq = last_seq + ? WHERE conversation_id = ?",
-            [(counts[conversation], conversation) for conversation in ids],
-        )
+        # One UPDATE … FROM (VALUES …) and one read-back folded into a single row: every
+        # sqlite3 step gives up the GIL, and getting it back costs up to a switch interval
+        # while the event loop is busy, so a statement per conversation would be the cost.
+        for sql, args in values_rows(
+            "UPDATE conversations SET last_seq = last_seq + v.column2 FROM ({values}) AS v"
+            " WHERE conversations.conversation_id = v.column1",
+            [(conversation, counts[conversation]) for conversation in ids],
+        ):
+            yield from execute(sql, *args)
         rows = []
         for marks, chunk in in_lists(ids):
-            rows += yield from fetch(
-                "SELECT conversation_id, last_seq FROM conversations"
+            row = yield from fetch_one(
+                "SELECT group_concat(conversation_id || ' ' || last_seq) FROM conversations"
                 f" WHERE conversation_id IN ({marks})",
                 *chunk,
             )
+            if row is not None and row[0]:
+                rows += [tuple(map(int, pair.split())) for pair in row[0].split(",")]
     last_seqs = {row[0]: row[1] for row in rows}
     missing = set(counts) - set(last_seqs)
     if missing:
@@ -271,20 +276,51 @@ def _insert(
                 *_columns(deliveries, 4),
             )
         return
-    yield from execute_many(
+    # One multi-row INSERT per table (per 256 rows), not an executemany: sqlite3 steps (and
+    # gives up the GIL) once per row of an executemany, once per statement here.
+    for sql, args in values_rows(
         "INSERT INTO messages (message_id, conversation_id, seq, sender_id, client_key,"
-        " content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " content_type, body, created_at) SELECT * FROM ({values}) WHERE column1 IS NOT NULL",
         messages,
-    )
-    yield from execute_many(
+    ):
+        yield from execute(sql, *args)
+    for sql, args in values_rows(
         "INSERT INTO delivery_status (message_id, recipient_id, state, updated_at)"
-        f" VALUES (?, ?, '{DeliveryState.PENDING.value}', ?)",
+        f" SELECT column1, column2, '{DeliveryState.PENDING.value}', column3 FROM ({{values}})"
+        " WHERE column1 IS NOT NULL",
         statuses,
-    )
-    yield from execute_many(
-        "INSERT INTO deliveries (user_id, device_id, conversation_id, seq) VALUES (?, ?, ?, ?)",
+    ):
+        yield from execute(sql, *args)
+    for sql, args in values_rows(
+        "INSERT INTO deliveries (user_id, device_id, conversation_id, seq)"
+        " SELECT * FROM ({values}) WHERE column1 IS NOT NULL",
         deliveries,
-    )
+    ):
+        yield from execute(sql, *args)
+
+
+VALUES_CHUNK = 256
+"""Rows per ``VALUES`` list (8 columns × 256 rows stay far below SQLite's variable limit)."""
+
+
+def values_rows(template: str, rows: Sequence[Sequence[object]]) -> list[tuple[str, list[object]]]:
+    """SQLite statements over ``VALUES`` lists: ``template`` with ``{values}`` filled in.
+
+    Each list is padded with rows of NULLs to a power of two (at least 8), so that batches of
+    any size share a handful of cached statements; the template must ignore the NULL rows
+    (``WHERE column1 IS NOT NULL``, or a join on ``column1``).
+    """
+    statements = []
+    for start in range(0, len(rows), VALUES_CHUNK):
+        chunk = rows[start : start + VALUES_CHUNK]
+        width = len(chunk[0])
+        size = max(8, 1 << (len(chunk) - 1).bit_length())
+        row = "(" + ", ".join("?" * width) + ")"
+        args: list[object] = [value for values in chunk for value in values]
+        args += [None] * (width * (size - len(chunk)))
+        sql = template.format(values="VALUES " + ", ".join([row] * size))
+        statements.append((sql, args))
+    return statements
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:

@@ -280,6 +280,17 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceAck:
+    """A device's acknowledgement of a message, with the message's place in its queue."""
+
+    user_id: int
+    device_id: str
+    message_id: str
+    conversation_id: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryStatus:
     """What happened to one message for one recipient, with when each step happened."""
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Self
 
 from columba.storage import accounts, contact_lists, contacts, delivery, messages, settings
 from columba.storage.base import UNSET, Unset
+from columba.storage.group_store import GroupStore
+from columba.storage.oidc import OidcStore
 from columba.storage.records import (
     Account,
     BuddyList,
@@ -24,6 +27,7 @@ from columba.storage.records import (
     DeliveryState,
     DeliveryStatus,
     Device,
+    DeviceAck,
     DigestAlgorithm,
     DigestHA1,
     Invite,
@@ -32,7 +36,9 @@ from columba.storage.records import (
     StoredMessage,
     to_micros,
 )
+from columba.storage.sms import SmsStore
 from columba.storage.sql import Dialect, Engine
+from columba.storage.ssi import SsiStore
 
 
 class SqlStore:
@@ -54,6 +60,26 @@ class SqlStore:
 
     def _now(self) -> int:
         return int(self._clock() * 1_000_000)
+
+    @cached_property
+    def ssi(self) -> SsiStore:
+        """Single sign-in storage (``columba.storage.ssi``)."""
+        return SsiStore(self._engine, clock=self._clock)
+
+    @cached_property
+    def oidc(self) -> OidcStore:
+        """OpenID Connect provider storage (``columba.storage.oidc``)."""
+        return OidcStore(self._engine, clock=self._clock)
+
+    @cached_property
+    def sms(self) -> SmsStore:
+        """SMS preferences, quotas and the SMS outbox (``columba.storage.sms``)."""
+        return SmsStore(self._engine, clock=self._clock)
+
+    @cached_property
+    def groups(self) -> GroupStore:
+        """Groups, robots and the robot outbox (``columba.storage.group_store``)."""
+        return GroupStore(self._engine, clock=self._clock)
 
     async def close(self) -> None:
         """Closes the engine."""
@@ -331,6 +357,16 @@ class SqlStore:
         now = self._now()
         return await self._engine.run(
             lambda: delivery.ack(user_id, device_id, message_ids, now=now)
+        )
+
+    async def commit_batch(
+        self, messages_: Sequence[NewMessage], acks: Sequence[DeviceAck]
+    ) -> list[StoredMessage]:
+        now = self._now()
+        dialect = self._engine.dialect
+        return await self._engine.run(
+            lambda: delivery.commit_batch(dialect, messages_, acks, now=now),
+            retry_on_conflict=True,
         )
 
     async def record_delivery(

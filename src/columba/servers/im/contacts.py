@@ -18,7 +18,7 @@ from columba.protocol.errors import ParseError
 from columba.protocol.sip.message import Request
 from columba.protocol.sip.uri import parse_uri
 from columba.protocol.sipc.bodies import element, events, parse_xml
-from columba.servers.im import views
+from columba.servers.im import history, sms_ops, ssi, views
 from columba.servers.im.presence import parse_presence_value
 from columba.servers.im.register import uri_identity
 from columba.servers.im.server import ImServer
@@ -74,7 +74,8 @@ async def _target(
 
 
 async def tell(server: ImServer, user_id: int, package: str, body: str) -> None:
-    """Send a ``BN`` to every SIP-C device of a user."""
+    """Send a ``BN`` to every SIP-C device of a user (on other nodes too, when scaled out)."""
+    server.registry.tell_elsewhere(user_id, package, body)
     for binding in server.registry.bindings(user_id):
         if binding.dialect is Dialect.SIPC:
             await server.notify(binding, outbound.sipc_notification(binding, package, body))
@@ -230,6 +231,7 @@ async def set_user_info(
     node = args.find("userinfo/personal")
     if node is None:
         raise ParseError("<userinfo><personal …/></userinfo> required")
+    await sms_ops.apply_personal(server, account, node)  # sms-online-status
     changes: dict[str, str] = {}
     if node.get("nickname") is not None:
         changes["display_name"] = node.get("nickname", "")[:64]
@@ -279,4 +281,7 @@ OPERATIONS: dict[str, Operation] = {
     "SetUserInfoV4": set_user_info,
     "AddToBlacklist": block,
     "RemoveFromBlacklistV4": unblock,
+    "GetHistoryV4": history.get_history,
+    "SSIGetCredential": ssi.get_credential,
+    **sms_ops.OPERATIONS,
 }

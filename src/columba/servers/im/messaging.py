@@ -15,6 +15,8 @@ from columba.core import outbound
 from columba.core.registry import Dialect
 from columba.net.link import Link
 from columba.protocol.sip.message import Request
+from columba.servers.groups import handlers as group_handlers
+from columba.servers.im import sms_ops
 from columba.servers.im.register import authenticate, uri_identity
 from columba.servers.im.server import ImServer
 from columba.storage import Account, StoredMessage
@@ -59,6 +61,14 @@ async def sipc_message(server: ImServer, request: Request, link: Link) -> None:
         server.reply(link, request, 401, "Log in first")
         return
     event = request.event
+    if event == "PGSendCatSMS" and server.groups is not None:
+        sender = await server.account(binding.user_id)
+        await group_handlers.group_sms(server, request, link, sender)
+        return
+    if event in sms_ops.SMS_EVENTS:
+        sender = await server.account(binding.user_id)
+        await sms_ops.sipc_send_sms(server, request, link, sender)
+        return
     if event not in (None, "CatMsg"):
         server.reply(link, request, 501, f"{event} is not available")
         return
@@ -71,8 +81,14 @@ async def sipc_message(server: ImServer, request: Request, link: Link) -> None:
 async def _deliver(
     server: ImServer, request: Request, link: Link, sender: Account, identity: str | None
 ) -> None:
+    if server.groups is not None and group_handlers.is_group_target(identity):
+        assert identity is not None
+        await group_handlers.group_message(server, request, link, sender, identity)
+        return
     recipient = await server.account_for(identity) if identity else None
     if recipient is None:
+        if identity and await sms_ops.send_to_phone(server, request, link, sender, identity):
+            return  # a tel: URI with no account: sent as SMS
         server.reply(link, request, 404, "No such user")
         return
     content_type = request.content_type
@@ -99,6 +115,12 @@ async def _deliver(
     )
     if server.metrics is not None and not stored.is_duplicate:
         server.metrics.message_received("sipc" if request.is_sipc else "sip")
+    if server.groups is not None:
+        await server.groups.to_robot(sender, recipient, stored)  # a 1:1 chat with a robot
+    if server.sms is not None and await sms_ops.answer_stored(
+        server, request, link, sender, recipient, stored
+    ):
+        return  # recipient offline: the SMS leg took it (280 Send SMS OK)
     _accepted(server, request, link, stored)
 
 
@@ -114,6 +136,7 @@ def _accepted(server: ImServer, request: Request, link: Link, stored: StoredMess
 async def _relay_composing(
     server: ImServer, request: Request, sender: Account, recipient: Account
 ) -> None:
+    server.registry.composing_elsewhere(sender.user_id, recipient.user_id, request.body)
     for binding in server.registry.bindings(recipient.user_id):
         if binding.dialect is Dialect.SIP:
             message = outbound.InstantMessage(

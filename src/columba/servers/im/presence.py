@@ -83,6 +83,7 @@ async def sip_subscribe(server: ImServer, request: Request, link: Link) -> None:
     )
     if expires:
         server.presence.add_sip_subscription(sub)
+    await server.registry.refresh_presence([presentity.user_id])  # scaled out: elsewhere?
     await server.presence.notify_sip(sub, presentity, active=allowed)
 
 
@@ -155,6 +156,8 @@ async def sipc_subscribe(server: ImServer, request: Request, link: Link) -> None
     binding.presence_call_id = request.call_id
     server.reply(link, request, 200)
     delta = await server.store.contact_list(binding.user_id)
+    accepted = [c.contact_id for c in delta.contacts if c.state is ContactState.ACCEPTED]
+    await server.registry.refresh_presence(accepted)  # scaled out: contacts on other nodes
     entries = []
     for contact in delta.contacts:
         if contact.state is ContactState.ACCEPTED:

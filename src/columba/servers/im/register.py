@@ -22,7 +22,7 @@ from columba.protocol.sip.message import Request
 from columba.protocol.sip.uri import BareId, SipUri, TelUri
 from columba.protocol.sipc import scram
 from columba.protocol.sipc.bodies import parse_xml
-from columba.servers.im import views
+from columba.servers.im import ssi, views
 from columba.servers.im.server import ImServer
 from columba.storage import Account
 
@@ -173,6 +173,9 @@ async def sipc_register(server: ImServer, request: Request, link: Link) -> None:
         server.reply(link, request, 200)
         return
     identity = request.get("from")
+    if (ssic := ssi.ssi_credentials(request)) is not None:  # logging in with an SSI session
+        await ssi.sipc_login(server, request, link, ssic, identity or "")
+        return
     account = await server.account_for(identity) if identity else None
     credentials = _sipc_credentials(request)
     now = time.time()

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from columba.core.accounts import PasswordPolicy
 from columba.core.delivery import DeliveryConfig, DeliveryService
@@ -21,13 +22,18 @@ from columba.core.login import LoginPolicy, LoginService
 from columba.core.presence import PresenceService
 from columba.core.registry import Binding, DeviceLink, Dialect, Registry
 from columba.metrics import Metrics
-from columba.net.link import Link
+from columba.net.link import Link, release_reader
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import semantic
 from columba.protocol.sip.message import Header, Request
 from columba.protocol.sip.serializer import ensure_content_length
 from columba.protocol.sip.validate import validate
+from columba.servers.im.hotpath import is_plain_sipc_message, sipc_answer
 from columba.storage import Account, NotFound, Store
+
+if TYPE_CHECKING:
+    from columba.core.sms_bridge import SmsBridge
+    from columba.servers.groups.service import GroupService
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +76,16 @@ class ImServer:
     """Registration, presence, contacts and 1:1 messaging behind every transport."""
 
     def __init__(self, *, store: Store, config: ImConfig, metrics: Metrics | None = None) -> None:
-        from columba.servers.im import contacts, messaging, presence, register
+        from columba.servers.groups import handlers as groups
+        from columba.servers.im import messaging, presence, register
 
         self.store = store
         self.config = config
         self.metrics = metrics
+        #: The SMS leg (IM ⇄ SMS interworking), set by the node when ``[sms]`` is on.
+        self.sms: SmsBridge | None = None
+        #: The group server (``columba.servers.groups``), when groups are on.
+        self.groups: GroupService | None = None
         self.registry = Registry()
         self.login = LoginService(store=store, realm=config.realm, policy=config.login)
         self.delivery = DeliveryService(
@@ -83,6 +94,7 @@ class ImServer:
             domain=config.domain,
             config=config.delivery,
             on_delivered=metrics.message_delivered if metrics is not None else None,
+            on_queued=release_reader,
         )
         self.presence = PresenceService(
             registry=self.registry, store=store, domain=config.domain, send=self.notify
@@ -102,10 +114,10 @@ class ImServer:
             "MESSAGE": messaging.sip_message,
             "M": messaging.sipc_message,
             "SUBSCRIBE": presence.sip_subscribe,
-            "SUB": presence.sipc_subscribe,
+            "SUB": groups.sipc_subscribe,  # N: PGPresence, else presence.sipc_subscribe
             "PUBLISH": presence.sip_publish,
-            "S": contacts.sipc_service,
-            "SERVICE": contacts.sipc_service,
+            "S": groups.sipc_service,  # N: PG…, else contacts.sipc_service
+            "SERVICE": groups.sipc_service,
             "OPTIONS": answer_ok,
             "O": answer_ok,
             "INFO": answer_ok,
@@ -126,15 +138,16 @@ class ImServer:
             if not self._within_rate(link):
                 self.reply(link, request, 503, "Too many requests", headers=[("Retry-After", "1")])
                 return
-            try:
-                validate(request)
-            except ParseError as exc:
-                self.reply(link, request, exc.status, exc.reason[:120])
-                return
-            verdict = semantic.check_request(request, policy=self.policy)
-            if verdict is not None and not verdict.is_challenge:
-                link.send(verdict.response_to(request, to_tag=_tag()))
-                return
+            if not is_plain_sipc_message(request, self.policy):  # the hot path skips these
+                try:
+                    validate(request)
+                except ParseError as exc:
+                    self.reply(link, request, exc.status, exc.reason[:120])
+                    return
+                verdict = semantic.check_request(request, policy=self.policy)
+                if verdict is not None and not verdict.is_challenge:
+                    link.send(verdict.response_to(request, to_tag=_tag()))
+                    return
             handler = self.dispatch.get(request.method)
             if handler is None:
                 self.reply(link, request, 405, headers=[("Allow", ", ".join(self.dispatch))])
@@ -182,9 +195,17 @@ class ImServer:
         body: bytes = b"",
     ) -> None:
         """Answer ``request`` on ``link``."""
-        response = semantic.make_response(
-            request, status, reason, to_tag=_tag() if status > 100 else None, extra=headers
-        )
+        headers = tuple(headers)
+        if request.is_sipc and not body and isinstance(link, Link) and link.is_reliable:
+            data = sipc_answer(request, status, reason, headers)
+            if data is not None:
+                if self.metrics is not None:
+                    self.metrics.request_answered(request.method, status)
+                link.send_bytes(data)
+                return
+        # SIP-C has no tags: no random draw for it (the hot path answers every M).
+        tag = _tag() if status > 100 and not request.is_sipc else None
+        response = semantic.make_response(request, status, reason, to_tag=tag, extra=headers)
         if self.metrics is not None:
             self.metrics.request_answered(request.method, status)
         if body:

@@ -1,0 +1,419 @@
+"""IM ⇄ SMS interworking: the rules of DESIGN.md's P1, between the IM server, the UDS and
+the SMS server.
+
+- **MO** (:meth:`SmsBridge.on_mo`): a phone texts ``<access code><number>``. STOP/START
+  keywords are consumed. A phone that belongs to an account speaks as that account (the IM is
+  stored in their conversation, so a reply from the phone threads back); any other phone
+  speaks as ``tel:+<digits>``. A receiver logged in gets an IM; a receiver offline who
+  accepts SMS gets an MT from ``<access code><sender's number>``.
+- **IM → SMS** (:meth:`SmsBridge.offer_offline`): a stored IM to a user with no device online
+  who accepts SMS also goes as SMS; the sender is told (SIP-C ``280 Send SMS OK``).
+- **SendCatSMS / SendDirectCatSMS** (:meth:`SmsBridge.send_sms`): explicit SMS.
+- **Receipts** (:meth:`SmsBridge.on_final`): the sender's devices are told "SMS delivered"
+  (SIP-C ``BN`` ``N: MessageStatus``; SIP ``MESSAGE`` with an RFC 5438 IMDN body) and the
+  message's delivery status moves to ``sms_delivered`` (or ``failed``).
+
+Every SMS is written to the durable outbox before anything is sent; enqueues from many
+concurrent requests are group-committed (:meth:`SmsBridge.run_committer`), so the SMS leg
+costs one transaction per batch, not per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from columba.core import outbound
+from columba.core.delivery import DeliveryService
+from columba.core.registry import Binding, Dialect, Registry
+from columba.core.uds import UserDataService, keyword, quiet_until
+from columba.protocol.sip.message import Header, Request
+from columba.sms.routing import access_address, addressed_number, digits
+from columba.sms.segment import count_parts
+from columba.storage import Account, NotFound, Store
+from columba.storage.sms import QUOTA_DAY, NewSms, OutboxSms
+
+log = logging.getLogger(__name__)
+
+#: Appended to an IM cut to fit the SMS leg's segment limit.
+TRUNCATION_MARKER = "…"
+
+Notify = Callable[[Binding, Request], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BridgeConfig:
+    """``[sms]`` as the bridge needs it."""
+
+    domain: str = "columba.local"
+    access_code: str = "12520"
+    max_segments: int = 3
+    day_limit: int = 600
+    month_limit: int = 10000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmsQueued:
+    """An SMS in the outbox, as its sender is told.
+
+    Attributes:
+        sms_id: The outbox id.
+        destination: The phone (digits).
+        segments: SMS it takes.
+        is_truncated: The text was cut to the segment limit.
+        day_count: Segments the sender sent today, this SMS included.
+        month_count: … and this month.
+    """
+
+    sms_id: int
+    destination: str
+    segments: int
+    is_truncated: bool
+    day_count: int = 0
+    month_count: int = 0
+
+
+class SmsRefused(Exception):
+    """An SMS that will not be sent; ``status`` is the SIP(-C) status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def fit(text: str, max_segments: int) -> tuple[str, bool]:
+    """``text`` cut (with :data:`TRUNCATION_MARKER`) to at most ``max_segments`` SMS."""
+    if segments_of(text) <= max_segments:
+        return text, False
+    low, high = 0, len(text)  # the longest prefix that fits with the marker
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_parts(text[:middle] + TRUNCATION_MARKER) <= max_segments:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + TRUNCATION_MARKER, True
+
+
+def segments_of(text: str) -> int:
+    """SMS ``text`` takes; a short text is one without splitting it (the common case)."""
+    # 70 characters, none astral, fit one part in UCS-2 and in GSM 7-bit (even all escapes).
+    if len(text) <= 70 and (text.isascii() or max(map(ord, text)) < 0x10000):
+        return 1
+    return count_parts(text)
+
+
+class SmsBridge:
+    """The interworking rules; the SMS server calls :meth:`on_mo` and :meth:`on_final`."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        uds: UserDataService,
+        registry: Registry,
+        delivery: DeliveryService,
+        notify: Notify,
+        route_for: Callable[[str], str | None],
+        wake: Callable[[str], None],
+        config: BridgeConfig,
+    ) -> None:
+        self._store = store
+        self.uds = uds
+        self._registry = registry
+        self._delivery = delivery
+        self._notify = notify
+        self._route_for = route_for
+        self._wake = wake
+        self.config = config
+        self._queue: asyncio.Queue[tuple[NewSms, asyncio.Future[tuple[int, int, int]]]] = (
+            asyncio.Queue()
+        )
+        self._committing = False
+
+    # -- queueing ------------------------------------------------------------------------------
+
+    async def queue(self, item: NewSms) -> tuple[int, int, int]:
+        """Write an SMS to the outbox (group-committed): its id, and the sender's segments
+        sent today and this month.
+
+        Raises:
+            SmsRefused: 486 when the sender's quota is exhausted.
+        """
+        if self._committing:
+            future: asyncio.Future[tuple[int, int, int]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._queue.put_nowait((item, future))
+            outcome = await future
+        else:
+            outcome = (await self._enqueue([item]))[0]
+        if outcome[0] < 0:
+            period = "daily" if outcome[0] == QUOTA_DAY else "monthly"
+            raise SmsRefused(486, f"SMS quota exhausted ({period} limit)")
+        self._wake(item.route)
+        return outcome
+
+    async def _enqueue(self, items: Sequence[NewSms]) -> list[tuple[int, int, int]]:
+        outcomes, usage = await self._store.sms.enqueue(
+            items, day_limit=self.config.day_limit, month_limit=self.config.month_limit
+        )
+        return [
+            (outcome, *usage.get(item.sender_id, (0, 0)))
+            for item, outcome in zip(items, outcomes, strict=True)
+        ]
+
+    async def run_committer(self, *, max_batch: int = 512) -> None:
+        """Group-commit queued SMS, one transaction per batch. Owned by the node."""
+        self._committing = True
+        try:
+            while True:
+                batch = [await self._queue.get()]
+                while len(batch) < max_batch and not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                try:
+                    outcomes = await self._enqueue([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if not future.done():
+                        future.set_result(outcome)
+        finally:
+            self._committing = False
+            while not self._queue.empty():
+                _, future = self._queue.get_nowait()
+                if not future.done():
+                    future.set_exception(ConnectionError("the node is stopping"))
+
+    async def send_sms(
+        self,
+        *,
+        sender: Account | None,
+        phone: str,
+        text: str,
+        client_key: str,
+        message_id: str = "",
+        recipient: Account | None = None,
+        source: str | None = None,
+    ) -> SmsQueued:
+        """Queue an SMS to ``phone`` from ``<access code><sender's number>``.
+
+        Raises:
+            SmsRefused: no route to that number (404), refused (403), quota (486).
+        """
+        destination = digits(phone)
+        route = self._route_for(destination)
+        if route is None:
+            raise SmsRefused(404, "no SMSC serves that number")
+        if recipient is None and await self.uds.is_stopped(destination):
+            raise SmsRefused(403, "that phone has stopped SMS")
+        body, is_truncated = fit(text, self.config.max_segments)
+        segments = segments_of(body)
+        if source is None:
+            origin = sender.number or sender.sid if sender is not None else ""
+            source = access_address(self.config.access_code, origin or "")
+        not_before = 0
+        if recipient is not None:
+            not_before = quiet_until(await self.uds.preferences(recipient.user_id), _now_us())
+        sms_id, day_count, month_count = await self.queue(
+            NewSms(
+                client_key=client_key,
+                route=route,
+                sender_id=sender.user_id if sender is not None else 0,
+                recipient_id=recipient.user_id if recipient is not None else 0,
+                message_id=message_id,
+                source=source,
+                destination=destination,
+                body=body,
+                segments=segments,
+                not_before=not_before,
+            )
+        )
+        return SmsQueued(
+            sms_id=sms_id,
+            destination=destination,
+            segments=segments,
+            is_truncated=is_truncated,
+            day_count=day_count,
+            month_count=month_count,
+        )
+
+    # -- IM → SMS ------------------------------------------------------------------------------
+
+    async def offer_offline(
+        self, *, sender: Account, recipient: Account, message_id: str, text: str
+    ) -> SmsQueued | None:
+        """The SMS leg of a stored IM: queued when the recipient is offline and accepts SMS
+        (None otherwise: the IM waits for a device, as always)."""
+        if await self.uds.is_online(recipient.user_id):
+            return None
+        if await self.uds.refusal(recipient, offline_leg=True) is not None:
+            return None
+        assert recipient.number is not None
+        try:
+            queued = await self.send_sms(
+                sender=sender,
+                phone=recipient.number,
+                text=text,
+                client_key=f"im:{message_id}",
+                message_id=message_id,
+                recipient=recipient,
+            )
+        except SmsRefused as exc:
+            log.info("sms leg not sent", extra={"kv": {"why": exc.reason}})
+            return None
+        return queued  # the outbox write also marked the IM sent_as_sms
+
+    # -- MO ------------------------------------------------------------------------------------
+
+    async def on_mo(self, source: str, destination: str, text: str) -> None:
+        """A text from a phone (reassembled), stored or delivered before the SMSC is acked."""
+        phone = digits(source)
+        word = keyword(text)
+        if word is not None:
+            # Consumed, never forwarded (whatever number it was sent to).
+            await self.uds.set_stopped(phone, word == "stop")
+            log.info("sms keyword", extra={"kv": {"word": word}})
+            return
+        number = addressed_number(self.config.access_code, destination)
+        recipient = await self.uds.user_addressed(number[1:]) if number else None
+        if recipient is None:
+            log.info("mo for no user dropped", extra={"kv": {"to": destination}})
+            return
+        sender = await self.uds.user_by_number("+" + phone)
+        if sender is not None:
+            stored = await self._delivery.submit(
+                sender=sender,
+                recipient=recipient,
+                content_type="text/plain",
+                body=text.encode(),
+                client_key=f"mo|{secrets.token_hex(8)}",
+            )
+            await self.offer_offline(
+                sender=sender, recipient=recipient, message_id=stored.message_id, text=text
+            )
+            return
+        if await self._deliver_from_phone(phone, recipient, text):
+            return
+        if await self.uds.refusal(recipient, offline_leg=True) is None:
+            assert recipient.number is not None
+            await self.send_sms(
+                sender=None,
+                phone=recipient.number,
+                text=text,
+                client_key=f"relay|{secrets.token_hex(8)}",
+                recipient=recipient,
+                source=access_address(self.config.access_code, phone),
+            )
+
+    async def _deliver_from_phone(self, phone: str, recipient: Account, text: str) -> bool:
+        """An IM from ``tel:+<phone>`` to the recipient's online devices; True if one took it.
+
+        Devices are asked at once and given 10 s: the SMSC waits for our deliver_sm_resp
+        meanwhile, and would send the text again if it waited too long.
+        """
+        created_at = datetime.now(tz=UTC)
+        message_id = f"sms-{secrets.token_hex(8)}"
+
+        async def ask(binding: Binding) -> bool:
+            message = outbound.InstantMessage(
+                message_id=message_id,
+                sender_sid=phone,
+                content_type="text/plain",
+                body=text.encode(),
+                created_at=created_at,
+            )
+            request = _from_tel(outbound.im_request(binding, message, domain=self.config.domain))
+            try:
+                response = await binding.link.request(request, within=10.0)
+            except (ConnectionError, OSError):
+                return False
+            return response is not None and 200 <= response.status < 300
+
+        bindings = self._registry.bindings(recipient.user_id)
+        return any(await asyncio.gather(*(ask(binding) for binding in bindings)))
+
+    # -- receipts ------------------------------------------------------------------------------
+
+    async def on_final(self, finished: Sequence[OutboxSms]) -> None:
+        """SMS whose receipts say delivered or failed (their IMs' statuses already moved with
+        the receipts, in the store): tell the senders' devices."""
+        for sms in finished:
+            if sms.sender_id and self._registry.bindings(sms.sender_id):
+                await self._tell_sender(sms, sms.state == "delivered")
+
+    async def _tell_sender(self, sms: OutboxSms, is_delivered: bool) -> None:
+        kind = "SmsDelivered" if is_delivered else "SmsFailed"
+        body = (
+            f'<events><event type="{kind}"><message id={outbound.attr(sms.message_id)}'
+            f" to={outbound.attr('tel:+' + sms.destination)} state={outbound.attr(sms.detail)}"
+            f' parts="{sms.segments}"/></event></events>'
+        )
+        recipient_sid = sms.destination
+        if sms.recipient_id:
+            with contextlib.suppress(NotFound):
+                recipient_sid = (await self._store.account(sms.recipient_id)).sid
+        for binding in self._registry.bindings(sms.sender_id):
+            if binding.dialect is Dialect.SIPC:
+                await self._notify(
+                    binding, outbound.sipc_notification(binding, "MessageStatus", body)
+                )
+            elif sms.message_id:
+                note = outbound.InstantMessage(
+                    message_id=f"imdn-{sms.sms_id}",
+                    sender_sid=recipient_sid,
+                    content_type="message/imdn+xml",
+                    body=_imdn(sms.message_id, is_delivered).encode(),
+                    created_at=datetime.now(tz=UTC),
+                )
+                request = outbound.im_request(binding, note, domain=self.config.domain)
+                await self._notify(binding, request)
+
+
+def _imdn(message_id: str, is_delivered: bool) -> str:
+    """An RFC 5438 delivery notification."""
+    status = "<delivered/>" if is_delivered else "<failed/>"
+    moment = datetime.now(tz=UTC).isoformat()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<imdn xmlns="urn:ietf:params:xml:ns:imdn">'
+        f"<message-id>{escape(message_id)}</message-id><datetime>{moment}</datetime>"
+        f"<delivery-notification><status>{status}</status></delivery-notification></imdn>"
+    )
+
+
+def _from_tel(request: Request) -> Request:
+    """``request`` with its From (SIP) or F (SIP-C) naming ``tel:+<digits>``: the phone."""
+    headers: list[Header] = []
+    for header in request.headers:
+        name = header.name
+        if name == "F":
+            user = header.value.split(":", 1)[-1].split("@", 1)[0]
+            headers.append(Header("F", f"tel:+{user}"))
+        elif name == "From":
+            user = header.value.split("sip:", 1)[-1].split("@", 1)[0]
+            tag = header.value.split(";tag=", 1)[-1]
+            headers.append(Header("From", f"<tel:+{user}>;tag={tag}"))
+        else:
+            headers.append(header)
+    return Request(
+        method=request.method,
+        uri=request.uri,
+        version=request.version,
+        headers=tuple(headers),
+        body=request.body,
+    )
+
+
+def _now_us() -> int:
+    return int(datetime.now(tz=UTC).timestamp() * 1_000_000)

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider on Columba accounts (Authlib core, joserfc keys)."""

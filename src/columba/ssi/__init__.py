@@ -1,0 +1,4 @@
+"""The single sign-in (SSI) role: sessions, per-app credentials, apps and keys.
+
+See ``docs/single-sign-in.md``. Third parties verify credentials with ``columba.sso``.
+"""
