@@ -14,6 +14,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -494,5 +495,102 @@ def test_sip_member_polling_robot_direct_chat_idempotency_and_limits(server: Ser
         for client in (alice, bob, carol):
             await client.close()
         await dave.close()
+
+    asyncio.run(dialog())
+
+
+def _pg_presence(client: Member) -> list[list[tuple[str, str, str]]]:
+    """The ``BN PGGroup`` PresenceChanged bodies the client has got so far, each as a list of
+    (group uri, member sid, state); other notifications are dropped."""
+    found = []
+    while not client.events.empty():
+        request = client.events.get_nowait()
+        if request.event != "PGGroup" or b'type="PresenceChanged"' not in request.body:
+            continue
+        root = ET.fromstring(request.body)
+        found.append(
+            [
+                (
+                    group.get("uri", ""),
+                    member.get("uri", "")[4:].split("@")[0],
+                    member.get("state", ""),
+                )
+                for group in root.iter("group")
+                for member in group.iter("member")
+            ]
+        )
+    return found
+
+
+async def _next_pg_presence(client: Member, within: float = 10.0) -> list[tuple[str, str, str]]:
+    """Wait for the next PresenceChanged ``BN PGGroup``."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        got = _pg_presence(client)
+        if got:
+            assert len(got) == 1, got  # one notification per change
+            return got[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no PresenceChanged BN PGGroup")
+
+
+async def _subscribe_pg(client: Member) -> None:
+    response = await client.ask(client._request("SUB", ("N", "PGPresence"), body=b"<args/>"))
+    assert response.status == 200
+
+
+def test_group_presence_pushes_to_subscribed_members(server: Server) -> None:
+    async def dialog() -> None:
+        (alice, bob, carol), (a, b, _c), uri = await _group_of_three(server)
+        # A second group Alice and Bob share: one change, one BN listing both groups.
+        status, body = await alice.pg("PGCreateGroup", '<args><group name="Tea"/></args>')
+        assert status == 200
+        uri2 = body.split('uri="')[1].split('"')[0]
+        member = f'<args><group uri="{uri2}"><member uri="sip:{b}@columba.local"/></group></args>'
+        assert (await alice.pg("PGInviteMember", member))[0] == 200
+        handle = f'<args><group uri="{uri2}" result="1"/></args>'
+        assert (await bob.pg("PGHandleInvite", handle))[0] == 200
+        dave, _d = await _member(server, "Dave", "+8613800000004")  # in no group
+        await _subscribe_pg(alice)
+        await _subscribe_pg(dave)
+        await asyncio.sleep(0.3)
+        snapshot = [entry for bn in _pg_presence(alice) for entry in bn]
+        assert (uri, b, "400") in snapshot
+        assert (uri2, b, "400") in snapshot
+        both = sorted([(uri, b), (uri2, b)])
+
+        def shared(got: list[tuple[str, str, str]], state: str) -> None:
+            assert sorted((g, m) for g, m, _ in got) == both
+            assert {s for _, _, s in got} == {state}
+
+        # Bob sets his presence, logs out, logs in again, loses his connection.
+        assert (await bob.set_presence(100)).status == 200
+        shared(await _next_pg_presence(alice), "100")
+        await bob.logout()
+        shared(await _next_pg_presence(alice), "-1")
+        bob = await _login(server, users[b])
+        shared(await _next_pg_presence(alice), "400")
+        assert (await bob.set_presence(400)).status == 200  # no change: no push
+        await bob.close()
+        shared(await _next_pg_presence(alice), "-1")
+        # Alice is not told about herself; Carol did not subscribe; Dave shares no group.
+        assert (await alice.set_presence(600)).status == 200
+        await asyncio.sleep(0.5)
+        assert _pg_presence(alice) == []
+        assert _pg_presence(carol) == []
+        assert _pg_presence(dave) == []
+        # Alice's subscription ends with her login: after a new login, none until she asks.
+        await alice.logout()
+        alice = await _login(server, users[a])
+        bob = await _login(server, users[b])
+        await asyncio.sleep(0.5)
+        assert _pg_presence(alice) == []
+        await _subscribe_pg(alice)
+        await asyncio.sleep(0.3)
+        _pg_presence(alice)  # the snapshot
+        assert (await bob.set_presence(850)).status == 200
+        shared(await _next_pg_presence(alice), "850")
+        for client in (alice, bob, carol, dave):
+            await client.close()
 
     asyncio.run(dialog())

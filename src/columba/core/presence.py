@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 from xml.sax.saxutils import escape
 
 from columba.core import outbound
@@ -81,6 +82,18 @@ class SipSubscription:
 Sender = Callable[[Binding, Request], Awaitable[None]]
 
 
+class PresenceObserver(Protocol):
+    """Someone else who tells watchers about presence (e.g. group members, ``PGPresence``)."""
+
+    async def presence_changed(self, account: Account, value: int) -> None:
+        """``account``'s presence notice went out; ``value`` is what others now see."""
+        ...
+
+    def watcher_dropped(self, binding: Binding) -> None:
+        """A device logged out or was lost: forget what it subscribed to."""
+        ...
+
+
 class PresenceService:
     """Presence state per user, and notification of watchers."""
 
@@ -91,6 +104,8 @@ class PresenceService:
         self._send = send
         self._sip_subs: dict[int, list[SipSubscription]] = {}
         self._published: dict[int, int] = {}
+        #: Told of every change after the contacts (group presence, ``columba.servers.groups``).
+        self.observers: list[PresenceObserver] = []
 
     def state(self, user_id: int, *, local_only: bool = False) -> int:
         """The user's presence as others see it (hidden and offline both read as offline).
@@ -142,6 +157,8 @@ class PresenceService:
         """Forget every subscription a device made (it logged out or its link died)."""
         for subs in self._sip_subs.values():
             subs[:] = [s for s in subs if s.watcher is not binding]
+        for observer in self.observers:
+            observer.watcher_dropped(binding)
 
     async def may_see(self, watcher_id: int, presentity_id: int) -> bool:
         """True when the presentity has accepted the watcher as a contact."""
@@ -178,6 +195,8 @@ class PresenceService:
             await self.notify_sip(
                 sub, account, active=await self.may_see(sub.watcher.user_id, account.user_id)
             )
+        for observer in self.observers:
+            await observer.presence_changed(account, value)
 
     async def notify_sip(self, sub: SipSubscription, account: Account, *, active: bool) -> None:
         """Send one NOTIFY with the presentity's PIDF (or a pending state with no body)."""

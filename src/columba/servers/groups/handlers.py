@@ -49,7 +49,10 @@ async def sipc_service(server: ImServer, request: Request, link: Link) -> None:
 
 
 async def sipc_subscribe(server: ImServer, request: Request, link: Link) -> None:
-    """``SUB N: PGPresence`` [047]: 200, then a ``BN PGGroup`` with each group's members."""
+    """``SUB N: PGPresence`` [047]: 200, a ``BN PGGroup`` per group with its members' presence.
+
+    Later changes follow, one ``BN PGGroup`` per change (:mod:`columba.servers.groups.presence`).
+    """
     if request.event != "PGPresence" or server.groups is None:
         await presence.sipc_subscribe(server, request, link)
         return
@@ -59,6 +62,7 @@ async def sipc_subscribe(server: ImServer, request: Request, link: Link) -> None
         return
     server.reply(link, request, 200)
     service = server.groups
+    service.presence.subscribe(binding)  # later changes: columba.servers.groups.presence
     for group, role in await service.store.groups_of(binding.user_id):
         if role not in ("owner", "admin", "member"):
             continue

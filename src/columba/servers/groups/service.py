@@ -23,6 +23,7 @@ from columba.groups.rules import ReadScope, group_uri
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.uri import parse_uri
 from columba.protocol.sipc.bodies import element, events
+from columba.servers.groups.presence import GroupPresence
 from columba.servers.im.register import uri_identity
 from columba.storage import Account, StoredMessage
 from columba.storage.group_records import Group, PostedMessage
@@ -62,6 +63,9 @@ class GroupService:
         self.robots: RobotServer | None = None
         self._members: dict[int, tuple[int, ...]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        #: Devices that sent ``SUB N: PGPresence``, told of members' presence changes.
+        self.presence = GroupPresence(self)
+        im.presence.observers.append(self.presence)
 
     async def start(self) -> None:
         """Teach the delivery outboxes which conversations are groups."""
