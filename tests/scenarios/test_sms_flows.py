@@ -374,3 +374,55 @@ def test_builtin_simulator_phones_api(node_server: Server) -> None:
             await alice.close()
 
     asyncio.run(dialog())
+
+
+def test_group_sms_reaches_every_other_members_phone(node_server: Server) -> None:
+    """``PGSendCatSMS`` (issue 6): a group message sent as SMS to the other members' phones,
+    once each even when the request is retransmitted; a non-member is refused."""
+
+    async def dialog() -> None:
+        world = await _world(node_server, _peer("simulator"))
+        alice, peer = world.alice, world.peer
+        try:
+            created = await alice.service("PGCreateGroup", '<args><group name="Hikers"/></args>')
+            assert created.status == 200
+            uri = _attrs(created, "group")["uri"]
+            member = f'<member uri="sip:{world.b.sid}@{DOMAIN}"/>'
+            invite = f'<args><group uri="{uri}">{member}</group></args>'
+            assert (await alice.service("PGInviteMember", invite)).status == 200
+            bob = await SipcClient.connect(*node_server.hostport("sipc-tcp"))
+            await bob.login(world.b.sid, world.b.password)
+            accepted = await bob.service(
+                "PGHandleInvite", f'<args><group uri="{uri}" result="1"/></args>'
+            )
+            assert accepted.status == 200
+            await bob.close()
+
+            request = alice._request(
+                "M", ("T", uri), ("C", "text/plain"), ("N", "PGSendCatSMS"), body=b"summit at 9"
+            )
+            response = await alice.ask(request)
+            assert (response.status, response.reason) == (280, "Send SMS OK"), response.body
+            (sms,) = await peer.inbox(BOB, 1)
+            assert (sms.source, sms.text) == ("12520" + ALICE, "summit at 9")
+            again = await alice.ask(request)  # the same Call-ID and CSeq: a retransmission
+            assert again.status == 280
+            with pytest.raises(TimeoutError):
+                await peer.inbox(BOB, 2, within=3)
+            assert await peer.inbox(ALICE, 0, within=0.5) == []  # not to the sender
+
+            stranger = node_server.add_user("Carol", "+8613800000003")
+            carol = await SipcClient.connect(*node_server.hostport("sipc-tcp"))
+            await carol.login(stranger.sid, stranger.password)
+            refused = await carol.ask(
+                carol._request(
+                    "M", ("T", uri), ("C", "text/plain"), ("N", "PGSendCatSMS"), body=b"spam"
+                )
+            )
+            assert refused.status == 403
+            await carol.close()
+        finally:
+            await alice.close()
+            await peer.stop()
+
+    asyncio.run(dialog())
