@@ -56,6 +56,19 @@ async def account_arg(server: ImServer, node: ET.Element | None) -> Account | No
     return await server.account_for(identity) if identity else None
 
 
+async def member_arg(server: ImServer, args: ET.Element) -> tuple[int, ET.Element, Account | None]:
+    """``<group uri><member uri …/></group>`` of an operation on one member: the group id, the
+    ``<member>`` element (for its other attributes) and its account, None if no such user
+    (``ParseError`` when either uri is missing)."""
+    node = args.find("group")
+    group_id = group_id_arg(node)
+    assert node is not None
+    member = node.find("member")
+    target = await account_arg(server, member)
+    assert member is not None
+    return group_id, member, target
+
+
 def group_element(service: GroupService, group: Group, **extra: object) -> str:
     """``<group …/>`` with the group's attributes."""
     return element(

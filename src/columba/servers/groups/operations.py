@@ -23,6 +23,7 @@ from columba.servers.groups.args import (
     account_arg,
     group_element,
     group_id_arg,
+    member_arg,
     ok_results,
     role_in,
     service_of,
@@ -190,10 +191,7 @@ async def kick_member(
     """``PGKickMember``: an admin removes a member (only the owner removes admins)."""
     del binding
     service = service_of(server)
-    node = args.find("group")
-    group_id = group_id_arg(node)
-    assert node is not None
-    target = await account_arg(server, node.find("member"))
+    group_id, _, target = await member_arg(server, args)
     if target is None:
         return 404, ""
     actor = await role_in(service, group_id, account.user_id)
@@ -210,12 +208,7 @@ async def set_member_role(
     """``PGSetMemberRole``: the owner makes a member admin, or an admin a member."""
     del binding
     service = service_of(server)
-    node = args.find("group")
-    group_id = group_id_arg(node)
-    assert node is not None
-    member = node.find("member")
-    target = await account_arg(server, member)
-    assert member is not None
+    group_id, member, target = await member_arg(server, args)
     if target is None:
         return 404, ""
     try:
@@ -236,12 +229,7 @@ async def mute_member(
     """``PGMuteMember``: an admin mutes a member for ``seconds`` (0 unmutes)."""
     del binding
     service = service_of(server)
-    node = args.find("group")
-    group_id = group_id_arg(node)
-    assert node is not None
-    member = node.find("member")
-    target = await account_arg(server, member)
-    assert member is not None
+    group_id, member, target = await member_arg(server, args)
     if target is None:
         return 404, ""
     try:

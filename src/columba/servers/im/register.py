@@ -21,8 +21,7 @@ from columba.protocol.sip.auth import AuthParams, format_auth, parse_auth
 from columba.protocol.sip.message import Request
 from columba.protocol.sip.uri import BareId, SipUri, TelUri
 from columba.protocol.sipc import scram
-from columba.protocol.sipc.bodies import parse_xml
-from columba.servers.im import ssi, views
+from columba.servers.im import sipc_session, ssi
 from columba.servers.im.server import ImServer
 from columba.storage import Account
 
@@ -221,29 +220,9 @@ async def sipc_register(server: ImServer, request: Request, link: Link) -> None:
         server.reply(link, request, 401)
         return
     server.login.failures.succeeded(account.user_id)
-    device_id, presence = _login_body(request)
-    expires = server.config.register_expires
-    mono = time.monotonic()
-    binding = Binding(
-        user_id=account.user_id,
-        sid=account.sid,
-        device_id=device_id,
-        link=link,
-        dialect=Dialect.SIPC,
-        contact=account.sid,
-        expires_at=mono + expires,
-        registered_at=mono,
-        presence=presence,
+    await sipc_session.logged_in(
+        server, request, link, account, headers=(("A", f'Digest rspauth="{signature}"'),)
     )
-    results = await views.login_results(server, account)
-    server.reply(
-        link,
-        request,
-        200,
-        headers=[("X", str(expires)), ("A", f'Digest rspauth="{signature}"')],
-        body=results.encode(),
-    )
-    await server.bind(binding, account)
 
 
 _ALL = frozenset({"algorithm", "nonce", "salt", "iterations", "response", "rspauth"})
@@ -258,24 +237,3 @@ def _sipc_credentials(request: Request) -> AuthParams | None:
         if parsed.scheme.lower() == "digest" and parsed.get("algorithm") == scram.ALGORITHM:
             return parsed
     return None
-
-
-def _login_body(request: Request) -> tuple[str, int]:
-    """The device id (``machine-code``) and initial presence from the login ``<args>``."""
-    device_id, presence = "default", 400
-    if not request.body:
-        return device_id, presence
-    try:
-        args = parse_xml(request.body)
-    except ParseError:
-        return device_id, presence
-    device = args.find("device")
-    if device is not None and device.get("machine-code"):
-        device_id = device.get("machine-code", device_id)[:64]
-    basic = args.find("presence/basic")
-    if basic is not None:
-        try:
-            presence = int(basic.get("value", "400"))
-        except ValueError:
-            presence = 400
-    return device_id, presence

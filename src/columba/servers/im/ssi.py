@@ -14,16 +14,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import xml.etree.ElementTree as ET
 
-from columba.core.registry import Binding, Dialect
+from columba.core.registry import Binding
 from columba.net.link import Link
 from columba.protocol.errors import ParseError
 from columba.protocol.sip.auth import AuthParams, parse_auth
 from columba.protocol.sip.message import Request
-from columba.protocol.sipc.bodies import element, parse_xml
-from columba.servers.im import views
+from columba.protocol.sipc.bodies import element
+from columba.servers.im import sipc_session
 from columba.servers.im.server import ImServer
 from columba.ssi.service import NotSignedIn
 from columba.storage import Account, NotFound
@@ -58,42 +57,7 @@ async def sipc_login(
         server.reply(link, request, 401, "SSI session unknown or ended")
         return
     session, account = verified
-    device_id, presence = _login_body(request)
-    expires = server.config.register_expires
-    mono = time.monotonic()
-    binding = Binding(
-        user_id=account.user_id,
-        sid=account.sid,
-        device_id=device_id,
-        link=link,
-        dialect=Dialect.SIPC,
-        contact=account.sid,
-        expires_at=mono + expires,
-        registered_at=mono,
-        presence=presence,
-        ssi_session=session.session_id,
-    )
-    results = await views.login_results(server, account)
-    server.reply(link, request, 200, headers=[("X", str(expires))], body=results.encode())
-    await server.bind(binding, account)
-
-
-def _login_body(request: Request) -> tuple[str, int]:
-    """Device id and initial presence from the optional login ``<args>``."""
-    device_id, presence = "default", 400
-    if not request.body:
-        return device_id, presence
-    try:
-        args = parse_xml(request.body)
-    except ParseError:
-        return device_id, presence
-    device = args.find("device")
-    if device is not None and device.get("machine-code"):
-        device_id = device.get("machine-code", device_id)[:64]
-    basic = args.find("presence/basic")
-    if basic is not None and (basic.get("value") or "").isdigit():
-        presence = int(basic.get("value", "400"))
-    return device_id, presence
+    await sipc_session.logged_in(server, request, link, account, ssi_session=session.session_id)
 
 
 async def get_credential(
