@@ -141,11 +141,20 @@ class Storage:
     cleanup: Callable[[], None] = lambda: None
 
 
-def sqlite_storage(data_dir: Path, *, synchronous: str = "full") -> Storage:
-    """A fresh SQLite file in ``data_dir`` (``synchronous=full`` is the server's default)."""
-    path = data_dir / "bench.db"
-    query = "" if synchronous == "full" else f"?synchronous={synchronous}"
-    return Storage(url=f"sqlite:///{path}{query}", label=f"sqlite (synchronous={synchronous})")
+def sqlite_storage(
+    data_dir: Path, *, synchronous: str = "full", worker: str = "process"
+) -> Storage:
+    """A fresh SQLite file in ``data_dir`` (``synchronous=full`` and the worker process are the
+    server's defaults; ``worker="thread"`` runs the connection in a thread of the server)."""
+    path = data_dir / f"bench-{worker}.db"
+    options = [] if synchronous == "full" else [f"synchronous={synchronous}"]
+    if worker != "process":
+        options.append(f"worker={worker}")
+    query = "?" + "&".join(options) if options else ""
+    return Storage(
+        url=f"sqlite:///{path}{query}",
+        label=f"sqlite (synchronous={synchronous}, {worker})",
+    )
 
 
 def memory_storage() -> Storage:
@@ -177,9 +186,11 @@ def postgres_storage(url: str | None) -> Storage:
 
 
 def open_storage(kind: str, data_dir: Path, *, postgres_url: str | None = None) -> Storage:
-    """``sqlite``, ``sqlite-normal``, ``memory`` or ``postgresql``."""
+    """``sqlite``, ``sqlite-thread``, ``sqlite-normal``, ``memory`` or ``postgresql``."""
     if kind == "sqlite":
         return sqlite_storage(data_dir)
+    if kind == "sqlite-thread":
+        return sqlite_storage(data_dir, worker="thread")
     if kind == "sqlite-normal":
         return sqlite_storage(data_dir, synchronous="normal")
     if kind == "memory":

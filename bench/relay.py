@@ -851,16 +851,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--storage",
-        choices=("sqlite", "postgresql", "sqlite-normal", "memory"),
+        choices=("sqlite", "sqlite-thread", "postgresql", "sqlite-normal", "memory"),
         default="sqlite",
-        help="the main run's store: a SQLite file (synchronous=full, the server default), "
+        help="the main run's store: a SQLite file (synchronous=full, worker process: the "
+        "server default), the same with the connection in a thread of the server, "
         "PostgreSQL, SQLite with synchronous=normal, or sqlite:///:memory:",
     )
     parser.add_argument("--postgres-url", help="PostgreSQL server (default: scripts/test's)")
     parser.add_argument(
         "--baseline",
-        help="comma-separated baselines measured in the same run: null, memory, none "
-        "(default null,memory; --quick: null)",
+        help="comma-separated baselines measured in the same run: null, memory, "
+        "sqlite-thread, none (default null,memory; --quick: null)",
     )
     parser.add_argument(
         "--rate",
@@ -887,8 +888,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else (0.5 if quick else 2.0)
     baseline = args.baseline or ("null" if quick else "null,memory")
     args.baselines = [b for b in baseline.split(",") if b and b != "none"]
-    if set(args.baselines) - {"null", "memory"}:
-        parser.error("--baseline takes null, memory or none")
+    if set(args.baselines) - {"null", "memory", "sqlite-thread"}:
+        parser.error("--baseline takes null, memory, sqlite-thread or none")
     if args.pairs < 1 or args.window < 1 or args.workers < 1 or args.seconds <= 0:
         parser.error("--pairs, --window, --workers and --seconds must be positive")
     if args.body_bytes < 32:
@@ -922,6 +923,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
                 server_phase(
                     "columba, memory", _server.memory_storage(), args, profile=None, log=log
                 )
+            )
+        if "sqlite-thread" in args.baselines and args.storage != "sqlite-thread":
+            thread = _server.open_storage("sqlite-thread", Path(scratch))
+            phases.append(
+                server_phase("columba, sqlite-thread", thread, args, profile=None, log=log)
             )
         if "null" in args.baselines:
             phases.append(null_phase(args, log=log))

@@ -82,11 +82,14 @@ class Backend:
         return asyncio.run(scenario())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-thread", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Backend]:
-    """A fresh, empty database on each driver."""
+    """A fresh, empty database on each driver (SQLite with each of its two engines)."""
     if request.param == "sqlite":
         yield Backend(name="sqlite", url=f"sqlite:///{tmp_path}/columba.db")
+        return
+    if request.param == "sqlite-thread":
+        yield Backend(name="sqlite", url=f"sqlite:///{tmp_path}/columba.db?worker=thread")
         return
     if not POSTGRES_URL:
         pytest.skip(NO_POSTGRES)

@@ -53,6 +53,7 @@ def test_url_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:///x.db?journal=delete", "unknown sqlite parameters"),
         ("sqlite:///x.db?synchronous=sometimes", "synchronous"),
         ("sqlite:///x.db?busy_timeout=soon", "integer"),
+        ("sqlite:///x.db?worker=fork", "worker"),
         ("mysql://root@localhost/columba", "unknown scheme"),
         ("postgresql://u@h/db?pool_size=3", "unknown pool parameters"),
         ("postgresql://u@h/db?pool_min_size=5&pool_max_size=2", "above"),
@@ -82,7 +83,7 @@ def test_write_ahead_logging_and_durability(tmp_path: Path) -> None:
 
 def test_the_connection_refuses_the_event_loop_thread() -> None:
     async def scenario() -> None:
-        async with await open_store("sqlite:///:memory:") as store:
+        async with await open_store("sqlite:///:memory:?worker=thread") as store:
             with pytest.raises(sqlite3.ProgrammingError, match="thread"):
                 engine_of(store)._connection.execute("SELECT 1")
 

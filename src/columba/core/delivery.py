@@ -34,6 +34,11 @@ from columba.storage import Account, DeviceAck, NewMessage, Recipient, Store, St
 
 log = logging.getLogger(__name__)
 
+#: Told the outcome of a queued message's commit: the stored message, or the error.
+Settle = Callable[[StoredMessage | None, BaseException | None], None]
+#: What waits for a commit: the future of ``submit``, or the callback of ``queue``.
+Waiter = asyncio.Future[StoredMessage] | Settle
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryConfig:
@@ -67,7 +72,7 @@ class DeliveryService:
         # may then read its next request while this one waits for the commit (order is kept:
         # the queue is committed, handed over and answered in order).
         self._on_queued = on_queued
-        self._waiting: list[tuple[NewMessage, asyncio.Future[StoredMessage]]] = []
+        self._waiting: list[tuple[NewMessage, Waiter]] = []
         self._acks: list[DeviceAck] = []
         self._barriers: list[asyncio.Future[None]] = []
         self._work = asyncio.Event()
@@ -132,6 +137,59 @@ class DeliveryService:
             self._registry.wake_elsewhere(recipient.user_id)
         return stored
 
+    @property
+    def is_committing(self) -> bool:
+        """True while the group committer runs (``queue`` may be used)."""
+        return self._committing
+
+    def prepare(
+        self,
+        *,
+        sender: Account,
+        recipient: Account,
+        content_type: str,
+        body: bytes,
+        client_key: str,
+    ) -> NewMessage | None:
+        """The message ``submit`` would store, from the caches alone (None on a cache miss:
+        use ``submit``, which fills them)."""
+        sender_id, recipient_id = sender.user_id, recipient.user_id
+        key = (sender_id, recipient_id) if sender_id < recipient_id else (recipient_id, sender_id)
+        conversation = self._conversations.get(key)
+        devices = self._device_cache.get(recipient_id)
+        if conversation is None or devices is None:
+            return None
+        return NewMessage(
+            conversation_id=conversation,
+            sender_id=sender_id,
+            recipients=(Recipient(user_id=recipient_id, devices=devices),),
+            content_type=content_type,
+            body=body,
+            client_key=client_key,
+        )
+
+    def queue(self, new: NewMessage, sender_sid: str, settle: Settle) -> None:
+        """``submit`` without a coroutine: put a prepared 1:1 message in the commit queue.
+
+        ``settle(stored, None)`` runs once it is committed and handed to the recipient's
+        outboxes (``stored.is_duplicate`` for a retransmission), ``settle(None, error)`` if
+        the commit failed; both from the committer, in commit order. Only while
+        ``is_committing``.
+        """
+        if not self._committing:
+            raise RuntimeError("queue() needs the group committer running")
+        self._sids[new.sender_id] = sender_sid
+        recipient_id = new.recipients[0].user_id
+        registry = self._registry
+
+        def committed(stored: StoredMessage | None, error: BaseException | None) -> None:
+            if stored is not None and not stored.is_duplicate:
+                registry.wake_elsewhere(recipient_id)
+            settle(stored, error)
+
+        self._waiting.append((new, committed))
+        self._work.set()
+
     async def run_committer(self, *, max_batch: int = 256) -> None:
         """Group commit: every message and ack waiting, in one transaction. Owned by the node.
 
@@ -153,9 +211,8 @@ class DeliveryService:
         finally:
             self._committing = False
             waiting, self._waiting = self._waiting, []
-            for _, future in waiting:
-                if not future.done():
-                    future.set_exception(ConnectionError("the node is stopping"))
+            for _, waiter in waiting:
+                _settle(waiter, None, ConnectionError("the node is stopping"))
             self._release_barriers(self._barriers)
 
     async def _commit_once(self, max_batch: int) -> None:
@@ -167,16 +224,14 @@ class DeliveryService:
             stored = await self._store.commit_batch([new for new, _ in batch], acks)
         except Exception as exc:
             log.warning("group commit failed", exc_info=True)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for _, waiter in batch:
+                _settle(waiter, None, exc)
             self._release_barriers(barriers)
             return
-        for (new, future), message in zip(batch, stored, strict=True):
+        for (new, waiter), message in zip(batch, stored, strict=True):
             if not message.is_duplicate:
                 self._hand_over(new, message)
-            if not future.done():
-                future.set_result(message)
+            _settle(waiter, message, None)
         self._release_barriers(barriers)
 
     @staticmethod
@@ -383,3 +438,20 @@ class DeliveryService:
             sid = (await self._store.account(user_id)).sid
             self._sids[user_id] = sid
         return sid
+
+
+def _settle(waiter: Waiter, stored: StoredMessage | None, error: BaseException | None) -> None:
+    """Tell a commit's waiter its outcome; a callback's failure is logged, never raised into
+    the committer (the other messages of the batch are committed all the same)."""
+    if isinstance(waiter, asyncio.Future):
+        if waiter.done():
+            return
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(cast(StoredMessage, stored))
+        return
+    try:
+        waiter(stored, error)
+    except Exception:
+        log.exception("a commit callback failed")

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Link], Awaitable[None]]
 BadHandler = Callable[[ParseError, bytes, Link], None]
 Closed = Callable[[Link], Awaitable[None]]
+#: Handles a request synchronously when it can (True), before a task is made for it.
+Fast = Callable[[Request, Link], bool]
 
 #: Handlers that released the reader and still run, per connection, before reading waits.
 MAX_RELEASED = 64
@@ -56,6 +58,7 @@ class StreamLink(Link):
         self._loop = asyncio.get_running_loop()
         self._out: list[bytes] | None = None
         self._released: set[asyncio.Task[None]] = set()
+        self._fast: Fast | None = None
 
     def _write(self, data: bytes) -> None:
         if self._out is None:
@@ -73,8 +76,15 @@ class StreamLink(Link):
         self._flush()
         self._writer.close()
 
-    async def run(self, handle: Handler, bad: BadHandler, closed: Closed) -> None:
-        """Read and dispatch until the peer goes away; then clean up. Never raises."""
+    async def run(
+        self, handle: Handler, bad: BadHandler, closed: Closed, fast: Fast | None = None
+    ) -> None:
+        """Read and dispatch until the peer goes away; then clean up. Never raises.
+
+        ``fast``, when given, sees each request first; when it returns True the request was
+        handled (or queued, with its answer to come) and no task is made for it.
+        """
+        self._fast = fast
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
@@ -110,7 +120,7 @@ class StreamLink(Link):
                 message = event.message
                 if isinstance(message, Response):
                     self.on_response(message)
-                else:
+                elif self._fast is None or not self._fast(message, self):
                     await self._handle(message, handle)
             elif isinstance(event, BadMessage):
                 bad(event.error, event.data, self)

@@ -14,6 +14,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TextIO
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from columba.protocol.sip.parser import ParseLimits
 from columba.robots.server import RobotServer
 from columba.servers.gateway import AccessGateway
 from columba.servers.groups.wiring import start_groups
+from columba.servers.im.fastpath import fast_message
 from columba.servers.im.server import ImConfig, ImServer
 from columba.servers.sms import SmsServer, start_sms_leg
 from columba.servers.ssi_web import ssi_policy
@@ -121,7 +123,12 @@ class Node:
         self._links.add(link)
         self._handlers.add(task)
         try:
-            await link.run(self.im.handle, self.im.bad_message, self.im.link_closed)
+            await link.run(
+                self.im.handle,
+                self.im.bad_message,
+                self.im.link_closed,
+                partial(fast_message, self.im),
+            )
         finally:
             self._links.discard(link)
             self._handlers.discard(task)

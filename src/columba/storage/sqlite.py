@@ -21,67 +21,32 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from columba.storage import migrate
 from columba.storage.errors import Conflict, NotFound, StorageError, Unavailable
-from columba.storage.sql import Dialect, Op, OpFactory, Result, Row, Statement
+from columba.storage.sql import Dialect, Op, OpFactory, Result
+from columba.storage.sqlite_worker import connect, execute
 
 T = TypeVar("T")
 
 SYNCHRONOUS_MODES = frozenset({"off", "normal", "full", "extra"})
 
 
+def translate(error_name: str, message: str) -> StorageError:
+    """Our error for a ``sqlite3`` error, from its ``sqlite_errorname`` and text."""
+    if error_name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
+        return Conflict(message)
+    if error_name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return NotFound(f"a row it refers to does not exist ({message})")
+    if error_name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")):
+        return Unavailable(message)
+    return StorageError(message)
+
+
 def _translate(error: sqlite3.Error) -> StorageError:
-    name = getattr(error, "sqlite_errorname", "")
-    if name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
-        return Conflict(str(error))
-    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
-        return NotFound(f"a row it refers to does not exist ({error})")
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")):
-        return Unavailable(str(error))
-    return StorageError(str(error))
-
-
-def _connect(path: str, synchronous: str, busy_timeout_ms: int) -> sqlite3.Connection:
-    connection = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=True, cached_statements=512
-    )
-    try:
-        connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms:d}")
-        if path != ":memory:":
-            mode = _use_wal(connection, deadline=time.monotonic() + busy_timeout_ms / 1000)
-            if mode != "wal":
-                raise StorageError(f"{path}: cannot use write-ahead logging (mode {mode})")
-        connection.execute(f"PRAGMA synchronous = {synchronous}")
-        connection.execute("PRAGMA foreign_keys = ON")
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _use_wal(connection: sqlite3.Connection, *, deadline: float) -> str:
-    """Switches a database to WAL (a setting kept in the file); returns the mode in force.
-
-    Switching needs an exclusive lock, and when another connection opens the same new file at
-    that moment SQLite answers SQLITE_BUSY at once instead of calling the busy handler, so
-    this retries until the busy timeout is spent (in the database thread, never the loop).
-    """
-    while True:
-        try:
-            (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
-            if mode != "wal":
-                (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
-            return str(mode)
-        except sqlite3.OperationalError as error:
-            if not getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
-                raise
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.005)
+    return translate(getattr(error, "sqlite_errorname", ""), str(error))
 
 
 def _drive(connection: sqlite3.Connection, op: Op[T]) -> T:
@@ -89,26 +54,15 @@ def _drive(connection: sqlite3.Connection, op: Op[T]) -> T:
     try:
         statement = next(op)
         while True:
-            statement = op.send(_execute(connection, statement))
+            rows, rowcount = execute(
+                connection, statement.sql, statement.args, statement.many, statement.returns_rows
+            )
+            statement = op.send(Result(rows=rows, rowcount=rowcount))
     except StopIteration as stop:
         value: T = stop.value
         return value
     finally:
         op.close()
-
-
-def _execute(connection: sqlite3.Connection, statement: Statement) -> Result:
-    if statement.many is not None and statement.returns_rows:
-        every: list[Row] = []
-        for args in statement.many:
-            every += connection.execute(statement.sql, args).fetchall()
-        return Result(rows=every, rowcount=len(every))
-    if statement.many is not None:
-        cursor = connection.executemany(statement.sql, statement.many)
-        return Result(rowcount=cursor.rowcount)
-    cursor = connection.execute(statement.sql, statement.args)
-    rows = cursor.fetchall() if statement.returns_rows else ()
-    return Result(rows=rows, rowcount=cursor.rowcount)
 
 
 class SqliteEngine:
@@ -140,7 +94,7 @@ class SqliteEngine:
         loop = asyncio.get_running_loop()
         try:
             connection = await loop.run_in_executor(
-                executor, _connect, path, synchronous, busy_timeout_ms
+                executor, connect, path, synchronous, busy_timeout_ms
             )
         except sqlite3.Error as error:
             executor.shutdown(wait=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from types import TracebackType
 from typing import Self
 
@@ -315,39 +315,41 @@ class SqlStore:
         now = self._now()
         dialect = self._engine.dialect
         return await self._engine.run(
-            lambda: messages.store_batch(dialect, messages_, now=now), retry_on_conflict=True
+            partial(messages.store_batch, dialect, messages_, now=now), retry_on_conflict=True
         )
 
     async def message(self, message_id: str) -> StoredMessage:
-        return await self._engine.run(lambda: messages.get_message(message_id), write=False)
+        return await self._engine.run(partial(messages.get_message, message_id), write=False)
 
     async def messages_after(
         self, conversation_id: int, seq: int, *, limit: int = 100
     ) -> list[StoredMessage]:
         return await self._engine.run(
-            lambda: messages.messages_after(conversation_id, seq, limit=limit), write=False
+            partial(messages.messages_after, conversation_id, seq, limit=limit), write=False
         )
 
     # Delivery ---------------------------------------------------------------------------------
 
     async def register_device(self, user_id: int, device_id: str) -> bool:
         now = self._now()
-        return await self._engine.run(lambda: delivery.register_device(user_id, device_id, now=now))
+        return await self._engine.run(
+            partial(delivery.register_device, user_id, device_id, now=now)
+        )
 
     async def owe_undelivered(self, user_id: int, device_id: str) -> int:
-        return await self._engine.run(lambda: delivery.owe_undelivered(user_id, device_id))
+        return await self._engine.run(partial(delivery.owe_undelivered, user_id, device_id))
 
     async def unregister_device(self, user_id: int, device_id: str) -> None:
-        await self._engine.run(lambda: delivery.unregister_device(user_id, device_id))
+        await self._engine.run(partial(delivery.unregister_device, user_id, device_id))
 
     async def devices(self, user_id: int) -> list[Device]:
-        return await self._engine.run(lambda: delivery.list_devices(user_id), write=False)
+        return await self._engine.run(partial(delivery.list_devices, user_id), write=False)
 
     async def pending_for_device(
         self, user_id: int, device_id: str, *, limit: int = 100
     ) -> list[StoredMessage]:
         return await self._engine.run(
-            lambda: delivery.pending(user_id, device_id, limit=limit), write=False
+            partial(delivery.pending, user_id, device_id, limit=limit), write=False
         )
 
     async def ack(self, user_id: int, device_id: str, message_id: str) -> bool:
@@ -356,7 +358,7 @@ class SqlStore:
     async def ack_many(self, user_id: int, device_id: str, message_ids: Sequence[str]) -> int:
         now = self._now()
         return await self._engine.run(
-            lambda: delivery.ack(user_id, device_id, message_ids, now=now)
+            partial(delivery.ack, user_id, device_id, message_ids, now=now)
         )
 
     async def commit_batch(
@@ -365,7 +367,7 @@ class SqlStore:
         now = self._now()
         dialect = self._engine.dialect
         return await self._engine.run(
-            lambda: delivery.commit_batch(dialect, messages_, acks, now=now),
+            partial(delivery.commit_batch, dialect, messages_, acks, now=now),
             retry_on_conflict=True,
         )
 
@@ -374,7 +376,7 @@ class SqlStore:
     ) -> DeliveryStatus:
         now = self._now()
         return await self._engine.run(
-            lambda: delivery.record(message_id, recipient_id, state, now=now)
+            partial(delivery.record, message_id, recipient_id, state, now=now)
         )
 
     async def delivery_statuses(self, message_id: str) -> list[DeliveryStatus]:

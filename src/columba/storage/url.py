@@ -11,7 +11,9 @@ URL                                         database
 ==========================================  ==================================================
 
 Query parameters tune the driver. SQLite: ``synchronous`` (``full`` by default, or ``normal``,
-``extra``, ``off``) and ``busy_timeout`` (milliseconds, 5000 by default). PostgreSQL:
+``extra``, ``off``), ``busy_timeout`` (milliseconds, 5000 by default) and ``worker``: where the
+connection runs, ``process`` (a worker process of its own, the default; decision 0019) or
+``thread`` (a thread of this process). PostgreSQL:
 ``pool_min_size`` (1) and ``pool_max_size`` (10); every other parameter goes to asyncpg, which
 sends the ones it does not know as server settings (``?search_path=tenant1``).
 """
@@ -26,7 +28,8 @@ from columba.storage.base import Store
 from columba.storage.sql import Engine
 from columba.storage.store import SqlStore
 
-_SQLITE_PARAMETERS = frozenset({"synchronous", "busy_timeout"})
+_SQLITE_PARAMETERS = frozenset({"synchronous", "busy_timeout", "worker"})
+_SQLITE_WORKERS = frozenset({"process", "thread"})
 
 
 def _integer(name: str, text: str, *, low: int, high: int) -> int:
@@ -44,6 +47,7 @@ def _integer(name: str, text: str, *, low: int, high: int) -> int:
 
 async def _open_sqlite(url: str) -> Engine:
     from columba.storage.sqlite import SqliteEngine
+    from columba.storage.sqlite_process import SqliteProcessEngine
 
     parts = urlsplit(url)
     if parts.netloc:
@@ -57,7 +61,12 @@ async def _open_sqlite(url: str) -> Engine:
         raise ValueError(f"storage URL: unknown sqlite parameters {sorted(unknown)}")
     synchronous = query.get("synchronous", "full").lower()
     busy = _integer("busy_timeout", query.get("busy_timeout", "5000"), low=0, high=3_600_000)
-    return await SqliteEngine.open(path, synchronous=synchronous, busy_timeout_ms=busy)
+    worker = query.get("worker", "process").lower()
+    if worker not in _SQLITE_WORKERS:
+        raise ValueError(f"storage URL: worker must be one of {sorted(_SQLITE_WORKERS)}")
+    if worker == "thread":
+        return await SqliteEngine.open(path, synchronous=synchronous, busy_timeout_ms=busy)
+    return await SqliteProcessEngine.open(path, synchronous=synchronous, busy_timeout_ms=busy)
 
 
 async def _open_postgres(url: str) -> Engine:

@@ -175,6 +175,17 @@ class _Message:
     def __iter__(self) -> Iterator[Header]:
         return iter(self.headers)
 
+    @property
+    def header_names(self) -> list[str]:
+        """The header names as spelled, in order (a new list; no :class:`Header` is made)."""
+        return list(self._head[3])
+
+    def header_fields(self) -> Iterator[tuple[str, str, str, str]]:
+        """``(canonical name, name as spelled, separator, raw value)`` of every header line,
+        in order: what ``headers`` holds, without making the :class:`Header` tuples."""
+        keys, values, _, names, seps, _ = self._head
+        return zip(keys, names, seps, values, strict=True)
+
     # -- typed access ---------------------------------------------------------------------------
     #
     # A typed read is mostly bookkeeping, so the accessors of the everyday headers do theirs

@@ -27,6 +27,8 @@ from columba.protocol.sip.uri import BareId
 #: Header names, as a Fetion client spells them on an ``M``: From, To, Call-ID, CSeq,
 #: Content-Length, Content-Type, Event and Supported (``K``, not checked for SIP-C).
 PLAIN_HEADERS = frozenset({"F", "T", "I", "Q", "L", "C", "N", "K"})
+#: What an answer copies from the request (canonical names).
+_COPIED = frozenset({"to", "from", "call-id", "cseq"})
 #: Headers SIP-C requires on every request (fetion-sipc.md §1.5).
 _REQUIRED = frozenset({"F", "I", "Q"})
 
@@ -38,7 +40,7 @@ def is_plain_sipc_message(request: Request, policy: ServerPolicy) -> bool:
     """
     if request.method != "M" or not request.is_sipc or "M" not in policy.sipc_methods:
         return False
-    names = [header.name for header in request.headers]
+    names = request.header_names
     present = set(names)
     if len(present) != len(names) or not present <= PLAIN_HEADERS or not present >= _REQUIRED:
         return False
@@ -75,10 +77,9 @@ def sipc_answer(
     if reason is None:
         reason = reason_phrase(status, version=version)
     copied: dict[str, str] = {}
-    for header in request.headers:
-        key = h.canonical_name(header.name, sipc=True)
-        if key in ("to", "from", "call-id", "cseq") and key not in copied:
-            copied[key] = f"{header.name}{header.sep}{header.value}\r\n"
+    for key, name, sep, value in request.header_fields():
+        if key in _COPIED and key not in copied:
+            copied[key] = f"{name}{sep}{value}\r\n"
     address = copied.get("to") or copied.get("from") or ""
     lines = [f"{version} {status} {reason}\r\n", address]
     lines += [copied.get("call-id", ""), copied.get("cseq", "")]

@@ -121,10 +121,11 @@ async def _deliver(
         server, request, link, sender, recipient, stored
     ):
         return  # recipient offline: the SMS leg took it (280 Send SMS OK)
-    _accepted(server, request, link, stored)
+    accepted(server, request, link, stored)
 
 
-def _accepted(server: ImServer, request: Request, link: Link, stored: StoredMessage) -> None:
+def accepted(server: ImServer, request: Request, link: Link, stored: StoredMessage) -> None:
+    """The sender's 200 for a stored message: its date and server id."""
     date = outbound.rfc1123(stored.created_at)
     if request.is_sipc:
         headers = [("D", date), ("XI", stored.message_id)]

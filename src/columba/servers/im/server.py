@@ -135,7 +135,7 @@ class ImServer:
     async def handle(self, request: Request, link: Link) -> None:
         """Validate, rate-limit and dispatch one request. Never raises."""
         try:
-            if not self._within_rate(link):
+            if not self.within_rate(link):
                 self.reply(link, request, 503, "Too many requests", headers=[("Retry-After", "1")])
                 return
             if not is_plain_sipc_message(request, self.policy):  # the hot path skips these
@@ -246,6 +246,20 @@ class ImServer:
         self._ids[identity] = account.user_id
         return None if account.is_disabled else account
 
+    def cached_account(self, user_id: int) -> Account | None:
+        """An account from the node's cache only (None if not cached); never disabled."""
+        account = self._accounts.get(user_id)
+        return None if account is None or account.is_disabled else account
+
+    def cached_account_for(self, identity: str) -> Account | None:
+        """:meth:`account_for` from the node's cache only (None: not cached, or disabled)."""
+        user_id = self._ids.get(identity.strip())
+        return None if user_id is None else self.cached_account(user_id)
+
+    def cached_blocks(self, owner_id: int) -> frozenset[int] | None:
+        """The cached block list of a user (None when not cached: use :meth:`is_blocked`)."""
+        return self._blocked.get(owner_id)
+
     async def account(self, user_id: int) -> Account:
         """An account by id, from the node's cache (``NotFound`` if there is none).
 
@@ -343,7 +357,8 @@ class ImServer:
                 log.info("registration expired", extra={"kv": {"sid": binding.sid}})
                 await self.unbind(binding)
 
-    def _within_rate(self, link: Link) -> bool:
+    def within_rate(self, link: Link) -> bool:
+        """Count a request from ``link``; False when it is over the per-connection rate."""
         now = time.monotonic()
         if now - link.second >= 1.0:
             link.second = now

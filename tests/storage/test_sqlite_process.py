@@ -1,0 +1,150 @@
+"""The SQLite worker process engine: whole operations in one round trip, statements one by one,
+errors carried back, cancellation, a worker that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from columba.storage import Conflict, NotFound, StorageError, Store, Unavailable, open_store
+from columba.storage.sql import Op, Row, Statement, fetch
+from columba.storage.sqlite_process import SqliteProcessEngine, _shipped
+from columba.storage.store import SqlStore
+
+
+def engine_of(store: Store) -> SqliteProcessEngine:
+    assert isinstance(store, SqlStore)
+    assert isinstance(store._engine, SqliteProcessEngine)
+    return store._engine
+
+
+def insert_then(value: str, *, fail: bool) -> Op[int]:
+    """A module-level operation (shippable): one write, then maybe an error of ours."""
+    yield Statement(sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', ?, 0)", args=(value,))
+    if fail:
+        raise NotFound("told to fail")
+    result = yield Statement(sql="SELECT count(*) FROM settings", returns_rows=True)
+    count = result.rows[0][0]
+    assert isinstance(count, int)
+    return count
+
+
+async def probe(store: Store) -> Sequence[Row]:
+    engine = engine_of(store)
+    return await engine.run(
+        lambda: fetch("SELECT value FROM settings WHERE key = 'probe'"), write=False
+    )
+
+
+def test_a_partial_of_a_storage_operation_is_shipped_whole() -> None:
+    from columba.storage import delivery
+
+    assert _shipped(partial(delivery.list_devices, 1), False) is not None
+    assert _shipped(lambda: delivery.list_devices(1), False) is None
+    # Not ours, or arguments that do not pickle: statement by statement instead.
+    assert _shipped(partial(insert_then, "x", fail=False), True) is None
+    assert _shipped(partial(delivery.list_devices, lambda: 1), False) is None
+
+
+def test_the_hot_path_operations_run_in_the_worker(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            engine_of(store)
+            conversation = await store.pair_conversation(1, 2)
+            assert await store.register_device(2, "pc")
+            assert [d.device_id for d in await store.devices(2)] == ["pc"]
+            from columba.storage import NewMessage, Recipient
+
+            new = NewMessage(
+                conversation_id=conversation.conversation_id,
+                sender_id=1,
+                recipients=(Recipient(user_id=2, devices=("pc",)),),
+                content_type="text/plain",
+                body=b"hi",
+                client_key="k1",
+            )
+            (stored,) = await store.commit_batch([new], [])
+            again = await store.commit_batch([new], [])
+            assert again[0].is_duplicate
+            assert again[0].message_id == stored.message_id
+            pending = await store.pending_for_device(2, "pc")
+            assert [m.message_id for m in pending] == [stored.message_id]
+            with pytest.raises(NotFound):
+                await store.message("no-such-id")
+
+    asyncio.run(scenario())
+
+
+def test_statement_by_statement_commits_or_rolls_back(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            engine = engine_of(store)
+            with pytest.raises(NotFound, match="told to fail"):
+                await engine.run(lambda: insert_then("one", fail=True))
+            assert await probe(store) == []  # rolled back
+            assert await engine.run(lambda: insert_then("two", fail=False)) >= 1
+            assert [tuple(row) for row in await probe(store)] == [("two",)]
+            # A constraint the database enforces comes back as our Conflict.
+            with pytest.raises(Conflict):
+                await engine.run(lambda: insert_then("three", fail=False))
+            assert [tuple(row) for row in await probe(store)] == [("two",)]
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_caller_does_not_cut_a_transaction(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            engine = engine_of(store)
+
+            def slow() -> Op[None]:
+                yield Statement(sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', 'x', 0)")
+                yield Statement(
+                    sql="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                    "WHERE i < 300000) SELECT count(*) FROM n",
+                    returns_rows=True,
+                )
+                yield Statement(sql="UPDATE settings SET value = 'done' WHERE key = 'probe'")
+
+            task = asyncio.create_task(engine.run(slow))
+            await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            # The operation finished all the same, then the next one ran.
+            assert [tuple(row) for row in await probe(store)] == [("done",)]
+
+    asyncio.run(scenario())
+
+
+def test_a_dead_worker_makes_the_store_unavailable(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = await open_store(f"sqlite:///{tmp_path}/a.db")
+        engine = engine_of(store)
+        os.kill(engine._process.pid, signal.SIGKILL)
+        await engine._process.wait()
+        with pytest.raises(Unavailable, match="worker process is gone"):
+            await store.devices(1)
+        with pytest.raises(Unavailable):  # and stays so
+            await probe(store)
+        await store.close()
+        with pytest.raises(StorageError, match="closed"):
+            await store.devices(1)
+
+    asyncio.run(scenario())
+
+
+def test_the_worker_exits_when_the_store_closes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = await open_store(f"sqlite:///{tmp_path}/a.db")
+        process = engine_of(store)._process
+        await store.close()
+        assert process.returncode == 0
+
+    asyncio.run(scenario())
