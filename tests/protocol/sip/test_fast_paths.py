@@ -20,7 +20,7 @@ from columba.protocol.sip import (
 from columba.protocol.sip import headers as h
 from columba.protocol.sip.parser import find_header_end
 
-from .corpus_files import SIP_IM, SIPC
+from .corpus_files import ALL_MESSAGES, SIP_IM, SIPC
 
 PLAIN = (
     b"MESSAGE sip:bob@example.com SIP/2.0\r\n"
@@ -130,3 +130,28 @@ def test_typed_values_equal_through_headers(path: Path) -> None:
     copy = m.with_headers(m.headers)
     for name in ("via", "from_", "to", "cseq", "call_id", "contact", "content_type", "date"):
         assert getattr(m, name) == getattr(copy, name), name
+
+
+def _frame_all(data: bytes, *, fast: bool) -> list[object]:
+    """Every event (or the error) of feeding ``data`` twice back to back to a stream framer."""
+    from columba.protocol.sip.framing import StreamFramer
+
+    framer = StreamFramer()
+    if not fast:
+        framer._plain = lambda buffer, end: None  # type: ignore[method-assign]
+    try:
+        events: list[object] = list(framer.feed(data + data))
+    except ParseError as exc:
+        return [("error", exc.status, exc.reason)]
+    return [
+        (type(e).__name__, serialize(e.message), e.message.content_length)
+        if hasattr(e, "message")
+        else (type(e).__name__, getattr(getattr(e, "error", None), "status", None))
+        for e in events
+    ]
+
+
+@pytest.mark.parametrize("path", ALL_MESSAGES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_stream_framers_fast_path_gives_what_the_general_way_gives(path: Path) -> None:
+    data = path.read_bytes()
+    assert _frame_all(data, fast=True) == _frame_all(data, fast=False)

@@ -11,6 +11,7 @@ The framer is sans-I/O: ``feed(data)`` returns events, and it never reads a cloc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from columba.protocol.errors import LimitExceeded, ParseError
 from columba.protocol.sip.message import Message
@@ -20,7 +21,9 @@ from columba.protocol.sip.parser import (
     build,
     find_header_end,
     head_length,
+    is_single_length,
     parse_message,
+    plain_head,
     split_head,
 )
 
@@ -98,8 +101,13 @@ class StreamFramer:
     def _next(self, buffer: bytearray) -> Event | object | None:
         if buffer[0] in b"\r\n":
             return self._keepalive(buffer)
-        end, body_start = find_header_end(buffer)
         limits = self._limits
+        end = buffer.find(b"\r\n\r\n")
+        if 0 < end <= limits.max_header_bytes:
+            fast = self._plain(buffer, end)
+            if fast is not None:
+                return fast
+        end, body_start = find_header_end(buffer)
         if end < 0:
             if len(buffer) > limits.max_header_bytes:
                 raise LimitExceeded("header block too large", status=513)
@@ -126,6 +134,35 @@ class StreamFramer:
             return None
         body = bytes(buffer[body_start : body_start + length]) if length else b""
         message = build(start, head, body, eol, True, {})
+        del buffer[: body_start + length]
+        return MessageReceived(message=message)
+
+    def _plain(self, buffer: bytearray, end: int) -> Event | None:
+        """The usual message (``parser.plain_head``: plain CRLF header lines, one plain
+        Content-Length or none), whole in ``buffer``; None for anything else (incomplete,
+        or the general way: folds, LF endings, odd lengths, errors to report)."""
+        try:
+            split = plain_head(buffer[:end].decode("utf-8", "surrogateescape"), self._limits)
+        except ParseError:
+            return None  # the general way reports it
+        if split is None:
+            return None
+        start, head = split
+        raw = head[5].get("content-length")
+        if raw is None:
+            length = 0
+        elif is_single_length(raw, head):
+            length = int(raw)
+            if length > self._limits.max_body_bytes:
+                return None  # the general way raises LimitExceeded
+        else:
+            return None
+        body_start = end + 4
+        if body_start + length > len(buffer):
+            return None
+        body = bytes(buffer[body_start : body_start + length]) if length else b""
+        cache: dict[str, Any] = {} if raw is None else {"content-length": length}
+        message = build(start, head, body, "\r\n", True, cache)
         del buffer[: body_start + length]
         return MessageReceived(message=message)
 

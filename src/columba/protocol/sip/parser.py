@@ -313,28 +313,11 @@ def parse_message(
     # as ``find_header_end`` would find. Anything else takes the general way below.
     end = data.find(b"\r\n\r\n")
     if 0 <= end <= limits.max_header_bytes:
-        text = data[:end].decode("utf-8", "surrogateescape")
-        parts = _split_crlf(text)
-        names = parts[1::3]
-        lines = len(names)
-        # Each split took one CR LF; any other CR or LF is in the start line or a value.
-        # (``in`` finds a character with memchr, several times faster than ``count``.)
-        probe = "".join(parts[0::3])
-        if "\n" not in probe and "\r" not in probe and lines <= limits.max_headers:
-            first, second, version = start = _start_line(parts[0])
-            sipc = version[3] == "-"  # SIP-C/…, as the start line's grammar allows no other
-            try:
-                keys = list(map((_SIPC_KEYS if sipc else _SIP_KEYS), names))
-            except KeyError:  # a name not in the tables
-                keys = header_keys(names, sipc=sipc)
-            values = parts[3::3]
-            # Each name's first value (a dict keeps the last of repeated keys, so a block with a
-            # name on several lines is read backwards).
-            first_values = dict(zip(keys, values, strict=True))
-            if len(first_values) != lines:
-                first_values = dict(zip(reversed(keys), reversed(values), strict=True))
-            head: Head = (keys, values, sipc, names, parts[2::3], first_values)
-            raw = first_values.get("content-length")
+        split = plain_head(data[:end].decode("utf-8", "surrogateescape"), limits)
+        if split is not None:
+            start, head = split
+            first, second, version = start
+            raw = head[5].get("content-length")
             if raw is None:
                 if not datagram and len(data) > end + 4:
                     raise ParseError("body without Content-Length on a stream")
@@ -342,12 +325,7 @@ def parse_message(
                 if len(body) > limits.max_body_bytes:
                     raise LimitExceeded("body too large", status=413)
                 cache: dict[str, Any] = {}
-            elif (
-                len(raw) < 10
-                and raw.isdigit()
-                and raw.isascii()
-                and (len(first_values) == lines or keys.count("content-length") == 1)
-            ):
+            elif is_single_length(raw, head):
                 # The usual single, plain length, which is what the accessor would read.
                 length = int(raw)
                 if length > len(data) - end - 4:
@@ -364,6 +342,48 @@ def parse_message(
                 return build_response(first, second, version, head, body, "\r\n", True, cache)
             return build_request(first, second, version, head, body, "\r\n", True, cache)
     return _parse_general(data, datagram, limits)
+
+
+def plain_head(text: str, limits: ParseLimits) -> tuple[StartLine, Head] | None:
+    """The usual head, taken apart quickly: plain CRLF header lines and nothing else.
+
+    ``text`` is a decoded head up to (not including) the first CRLF CRLF. When every LF in it
+    ends a header line and starts the next (no folds, no bare CR or LF), no LF LF comes before
+    that point either, so this is the whole head, as ``find_header_end`` would find it, and
+    the result is what :func:`split_head` gives. Anything else returns None (take the general
+    way); a malformed start line raises :class:`ParseError` as there.
+    """
+    parts = _split_crlf(text)
+    names = parts[1::3]
+    lines = len(names)
+    # Each split took one CR LF; any other CR or LF is in the start line or a value.
+    # (``in`` finds a character with memchr, several times faster than ``count``.)
+    probe = "".join(parts[0::3])
+    if "\n" in probe or "\r" in probe or lines > limits.max_headers:
+        return None
+    start = _start_line(parts[0])
+    sipc = start[2][3] == "-"  # SIP-C/…, as the start line's grammar allows no other
+    try:
+        keys = list(map((_SIPC_KEYS if sipc else _SIP_KEYS), names))
+    except KeyError:  # a name not in the tables
+        keys = header_keys(names, sipc=sipc)
+    values = parts[3::3]
+    # Each name's first value (a dict keeps the last of repeated keys, so a block with a
+    # name on several lines is read backwards).
+    first_values = dict(zip(keys, values, strict=True))
+    if len(first_values) != lines:
+        first_values = dict(zip(reversed(keys), reversed(values), strict=True))
+    return start, (keys, values, sipc, names, parts[2::3], first_values)
+
+
+def is_single_length(raw: str, head: Head) -> bool:
+    """``raw``, the first Content-Length, is plain digits (below 2**32) and the only one."""
+    return (
+        len(raw) < 10
+        and raw.isdigit()
+        and raw.isascii()
+        and (len(head[5]) == len(head[0]) or head[0].count("content-length") == 1)
+    )
 
 
 _SIP_KEYS = h.SIP_CANONICAL.__getitem__
