@@ -222,7 +222,10 @@ class CredentialVerifier:
             raise errors.LifetimeTooLong("credential lives too long")
         if nonce is not None:
             given = claims.get("nonce")
-            if not isinstance(given, str) or not hmac.compare_digest(given, nonce):
+            # As bytes: compare_digest refuses str with non-ASCII characters.
+            if not isinstance(given, str) or not hmac.compare_digest(
+                given.encode(), nonce.encode()
+            ):
                 raise errors.NonceMismatch("nonce does not match")
         self._remember(claims["jti"], float(exp), now)
         return Identity(
