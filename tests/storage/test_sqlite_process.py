@@ -26,7 +26,9 @@ def engine_of(store: Store) -> SqliteProcessEngine:
 
 def insert_then(value: str, *, fail: bool) -> Op[int]:
     """A module-level operation (shippable): one write, then maybe an error of ours."""
-    yield Statement(sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', ?, 0)", args=(value,))
+    yield Statement(
+        sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', ?, 0)", args=(value,)
+    )
     if fail:
         raise NotFound("told to fail")
     result = yield Statement(sql="SELECT count(*) FROM settings", returns_rows=True)
@@ -104,7 +106,9 @@ def test_a_cancelled_caller_does_not_cut_a_transaction(tmp_path: Path) -> None:
             engine = engine_of(store)
 
             def slow() -> Op[None]:
-                yield Statement(sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', 'x', 0)")
+                yield Statement(
+                    sql="INSERT INTO settings (key, value, updated_at) VALUES ('probe', 'x', 0)"
+                )
                 yield Statement(
                     sql="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
                     "WHERE i < 300000) SELECT count(*) FROM n",
