@@ -628,6 +628,12 @@ class SmsConfig:
         max_segments: SMS an IM converted to SMS may take; the rest is cut with a marker.
         day_limit: SMS segments a user may have sent per day (0: no limit).
         month_limit: SMS segments a user may have sent per month (0: no limit).
+        mo_dedupe_window: Seconds an MO text is remembered per SMSC: the same text from the
+            same phone to the same address within it is taken for the SMSC delivering it again
+            (and dropped); 0: never deduplicated.
+        submitted_expiry: Seconds an SMS accepted by its SMSC waits for its final delivery
+            receipt before it is failed as ``EXPIRED`` (we send no validity period, so the
+            SMSC's default applies; 48 h covers the common ones).
     """
 
     enabled: bool = field(default=True, metadata=_cast(_Boolean()))
@@ -640,6 +646,8 @@ class SmsConfig:
     max_segments: int = field(default=3, metadata=_cast(_integer(1, 255)))
     day_limit: int = field(default=600, metadata=_cast(_integer(0, 10**9)))
     month_limit: int = field(default=10000, metadata=_cast(_integer(0, 10**9)))
+    mo_dedupe_window: float = field(default=600.0, metadata=_cast(_real(0.0, 7 * 86400.0)))
+    submitted_expiry: float = field(default=48 * 3600.0, metadata=_cast(_real(1.0, 30 * 86400.0)))
 
 
 def _check_issuer(value: str) -> None:

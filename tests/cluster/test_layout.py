@@ -43,6 +43,16 @@ notices = st.one_of(
         recipient_id=user_ids,
         body=st.binary(max_size=layout.MAX_COMPOSING_BYTES),
     ),
+    st.builds(
+        layout.PhoneText,
+        recipient_id=user_ids,
+        phone=st.from_regex(r"[0-9]{1,20}", fullmatch=True),
+        text=st.text(max_size=500),
+        message_id=names,
+        reply_to=names,
+        token=names,
+    ),
+    st.builds(layout.PhoneTextTaken, token=names, is_taken=st.booleans()),
 )
 
 
@@ -71,6 +81,10 @@ def test_random_bytes_only_ever_raise_bad_notice(data: bytes) -> None:
         b'{"k":"push-out","u":1,"t":"soon"}',
         b'{"k":"tell","u":1,"p":"contact","b":"' + b"x" * (layout.MAX_TELL_CHARS + 1) + b'"}',
         b'{"k":"device","u":1,"d":' + b'"' + b"x" * 300 + b'"}',
+        b'{"k":"phone-taken","t":"x","v":1}',
+        b'{"k":"phone-text","u":1,"f":"86139","i":"m","r":"a","t":"x","b":"'
+        + b"x" * (layout.MAX_PHONE_TEXT_CHARS + 1)
+        + b'"}',
     ],
 )
 def test_malformed_notices_are_rejected(data: bytes) -> None:

@@ -33,6 +33,8 @@ MAX_COMPOSING_BYTES = 4096
 MAX_TELL_CHARS = 16384
 #: Most user ids in one wake notice (keeps each pub/sub message small).
 MAX_WAKE_USERS = 512
+#: Longest text from a phone carried between nodes (255 UCS-2 SMS are 17,085 characters).
+MAX_PHONE_TEXT_CHARS = 20000
 
 
 class BadNotice(ValueError):
@@ -229,7 +231,31 @@ class PushOut:
     since: float
 
 
-Notice = Wake | PresenceChanged | DeviceAdded | Composing | Tell | PushOut
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneText:
+    """A text from a phone with no account, for the recipient's devices on the receiving node
+    (it is not stored, so it cannot cross as a wake). The node answers ``reply_to`` with a
+    :class:`PhoneTextTaken` of the same ``token``."""
+
+    recipient_id: int
+    phone: str
+    text: str
+    message_id: str
+    reply_to: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneTextTaken:
+    """Whether a device on the answering node acknowledged the :class:`PhoneText` ``token``."""
+
+    token: str
+    is_taken: bool
+
+
+Notice = (
+    Wake | PresenceChanged | DeviceAdded | Composing | Tell | PushOut | PhoneText | PhoneTextTaken
+)
 
 
 def encode_notice(notice: Notice) -> bytes:
@@ -251,6 +277,18 @@ def encode_notice(notice: Notice) -> bytes:
         data = {"k": "push-out", "u": notice.user_id, "t": notice.since}
     elif isinstance(notice, Tell):
         data = {"k": "tell", "u": notice.recipient_id, "p": notice.package, "b": notice.body}
+    elif isinstance(notice, PhoneText):
+        data = {
+            "k": "phone-text",
+            "u": notice.recipient_id,
+            "f": notice.phone,
+            "b": notice.text,
+            "i": notice.message_id,
+            "r": notice.reply_to,
+            "t": notice.token,
+        }
+    elif isinstance(notice, PhoneTextTaken):
+        data = {"k": "phone-taken", "t": notice.token, "v": notice.is_taken}
     else:
         data = {
             "k": "composing",
@@ -295,6 +333,23 @@ def decode_notice(data: bytes | str) -> Notice:
             if not isinstance(body, str) or len(body) > MAX_TELL_CHARS:
                 raise BadNotice(f"tell needs a body of at most {MAX_TELL_CHARS} characters")
             return Tell(recipient_id=_int(obj["u"]), package=_str(obj["p"]), body=body)
+        if kind == "phone-text":
+            text = obj["b"]
+            if not isinstance(text, str) or len(text) > MAX_PHONE_TEXT_CHARS:
+                raise BadNotice(f"phone-text needs a text of at most {MAX_PHONE_TEXT_CHARS} chars")
+            return PhoneText(
+                recipient_id=_int(obj["u"]),
+                phone=_str(obj["f"]),
+                text=text,
+                message_id=_str(obj["i"]),
+                reply_to=_str(obj["r"]),
+                token=_str(obj["t"]),
+            )
+        if kind == "phone-taken":
+            taken = obj["v"]
+            if not isinstance(taken, bool):
+                raise BadNotice("phone-taken needs a boolean")
+            return PhoneTextTaken(token=_str(obj["t"]), is_taken=taken)
         if kind == "composing":
             body = base64.b64decode(_str(obj["b"]), validate=True)
             if len(body) > MAX_COMPOSING_BYTES:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from columba.cluster import layout
 from columba.core import outbound
+from columba.core.phone_text import offer_from_phone
 from columba.core.registry import Dialect
 from columba.storage import NotFound
 
@@ -62,3 +63,15 @@ async def push_out(im: ImServer, notice: layout.PushOut) -> None:
     for binding in im.registry.bindings(notice.user_id):
         if binding.registered_at + offset < notice.since:
             await im.push_out(binding)
+
+
+async def phone_text(im: ImServer, notice: layout.PhoneText) -> bool:
+    """A text from a phone with no account to the recipient's devices here; True if one took
+    it (see :mod:`columba.core.phone_text`)."""
+    return await offer_from_phone(
+        im.registry.bindings(notice.recipient_id),
+        domain=im.config.domain,
+        phone=notice.phone,
+        text=notice.text,
+        message_id=notice.message_id,
+    )

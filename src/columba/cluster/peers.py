@@ -67,6 +67,9 @@ class ClusterNode:
         self._subscribed = asyncio.Event()
         #: Registration expiry (Unix time) last written for each local entry.
         self._written: dict[Key, float] = {}
+        #: Texts from phones offered to other nodes: token → (answers, answers awaited).
+        self._offers: dict[str, tuple[asyncio.Queue[bool], int]] = {}
+        self._tasks: asyncio.TaskGroup | None = None
 
     # -- LocationRegistry: called by core, never blocks on Redis -----------------------------
 
@@ -135,6 +138,53 @@ class ClusterNode:
             return
         self._relay(layout.Tell(recipient_id=user_id, package=package, body=body))
 
+    async def deliver_from_phone(
+        self, user_id: int, phone: str, text: str, message_id: str, *, within: float
+    ) -> bool:
+        """Offer a text from a phone with no account to the user's devices on other nodes (a
+        :class:`~columba.core.phone_text.PhoneRelay`); True if one took it within ``within``
+        seconds. Not stored, so it goes straight to those nodes, which answer."""
+        try:
+            found = await self._redis.locate([user_id])
+        except FAILURES as exc:
+            log.warning("registry not read", extra={"kv": {"error": str(exc)}})
+            return False
+        nodes = sorted({loc.node for loc in found.get(user_id, [])} - {self.node})
+        if not nodes:
+            return False
+        token = secrets.token_hex(8)
+        answers: asyncio.Queue[bool] = asyncio.Queue()
+        self._offers[token] = (answers, len(nodes))
+        notice = layout.PhoneText(
+            recipient_id=user_id,
+            phone=phone,
+            text=text,
+            message_id=message_id,
+            reply_to=self.node,
+            token=token,
+        )
+        try:
+            await self._redis.send([(node, notice) for node in nodes])
+            async with asyncio.timeout(within + 1.0):  # the nodes' own wait, and the trip
+                for _ in nodes:
+                    if await answers.get():
+                        return True
+        except FAILURES as exc:
+            log.warning("phone text not offered elsewhere", extra={"kv": {"error": str(exc)}})
+        except TimeoutError:
+            log.info("phone text: no answer from other nodes", extra={"kv": {"user": user_id}})
+        finally:
+            del self._offers[token]
+        return False
+
+    async def _offer_here(self, notice: layout.PhoneText) -> None:
+        """Another node's text from a phone, to this node's devices of the user; answered."""
+        is_taken = False
+        with _logged("phone text"):
+            is_taken = await local.phone_text(self._im, notice)
+        answer = layout.PhoneTextTaken(token=notice.token, is_taken=is_taken)
+        await self._send_now([(notice.reply_to, answer)])
+
     def _relay(self, notice: layout.Composing | layout.Tell) -> None:
         if len(self._to_relay) >= MAX_QUEUED_NOTICES:
             # Redis has been away for a while: notices are ephemeral (the store is not).
@@ -164,6 +214,7 @@ class ClusterNode:
     async def run(self) -> None:
         """Run the pump, the heartbeat and the listener until cancelled."""
         async with asyncio.TaskGroup() as group:
+            self._tasks = group
             group.create_task(self._listen())
             group.create_task(self._pump())
             group.create_task(self._heartbeat())
@@ -361,6 +412,14 @@ class ClusterNode:
             await local.tell(self._im, notice)
         elif isinstance(notice, layout.PushOut):
             await local.push_out(self._im, notice)
+        elif isinstance(notice, layout.PhoneText):
+            # The devices get seconds to answer: not on the listener's time.
+            if self._tasks is not None:
+                self._tasks.create_task(self._offer_here(notice))
+        elif isinstance(notice, layout.PhoneTextTaken):
+            offer = self._offers.get(notice.token)
+            if offer is not None:
+                offer[0].put_nowait(notice.is_taken)
         else:
             await local.composing(self._im, notice)
 

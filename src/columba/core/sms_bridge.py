@@ -4,8 +4,10 @@ the SMS server.
 - **MO** (:meth:`SmsBridge.on_mo`): a phone texts ``<access code><number>``. STOP/START
   keywords are consumed. A phone that belongs to an account speaks as that account (the IM is
   stored in their conversation, so a reply from the phone threads back); any other phone
-  speaks as ``tel:+<digits>``. A receiver logged in gets an IM; a receiver offline who
-  accepts SMS gets an MT from ``<access code><sender's number>``.
+  speaks as ``tel:+<digits>``. A receiver logged in (on any node) gets an IM; a receiver
+  offline who accepts SMS gets an MT from ``<access code><sender's number>``. A text the SMSC
+  delivers again within ``[sms] mo_dedupe_window`` is recognised (:mod:`columba.storage.sms_mo`)
+  and not delivered twice.
 - **IM → SMS** (:meth:`SmsBridge.offer_offline`): a stored IM to a user with no device online
   who accepts SMS also goes as SMS; the sender is told (SIP-C ``280 Send SMS OK``).
 - **SendCatSMS / SendDirectCatSMS** (:meth:`SmsBridge.send_sms`): explicit SMS.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -31,9 +34,11 @@ from xml.sax.saxutils import escape
 
 from columba.core import outbound
 from columba.core.delivery import DeliveryService
+from columba.core.phone_text import DEVICE_WAIT, PhoneRelay, offer_from_phone
 from columba.core.registry import Binding, Dialect, Registry
 from columba.core.uds import UserDataService, keyword, quiet_until
-from columba.protocol.sip.message import Header, Request
+from columba.protocol.sip.message import Request
+from columba.sms.reassembly import Completed
 from columba.sms.routing import access_address, addressed_number, digits
 from columba.sms.segment import count_parts
 from columba.storage import Account, NotFound, Store
@@ -56,6 +61,7 @@ class BridgeConfig:
     max_segments: int = 3
     day_limit: int = 600
     month_limit: int = 10000
+    mo_dedupe_window: float = 600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +92,19 @@ class SmsRefused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+def mo_key(message: Completed) -> str:
+    """What identifies an MO text from one SMSC route: a digest of its source, destination,
+    concatenation reference and part count, coding and octets (SMPP 3.4 gives an MO no
+    identity of its own, so a text the SMSC delivers again has the same key; so has the same
+    text sent again by the phone, a single SMS having no reference)."""
+    digest = hashlib.sha256()
+    for value in (message.source, message.destination, message.reference, message.total):
+        digest.update(f"{value}\x1f".encode())
+    digest.update(f"{message.data_coding}\x1f".encode())
+    digest.update(message.data)
+    return digest.hexdigest()[:32]
 
 
 def fit(text: str, max_segments: int) -> tuple[str, bool]:
@@ -137,6 +156,8 @@ class SmsBridge:
             asyncio.Queue()
         )
         self._committing = False
+        #: Other nodes' devices (scaled out), for texts from phones with no account.
+        self.elsewhere: PhoneRelay | None = None
 
     # -- queueing ------------------------------------------------------------------------------
 
@@ -276,8 +297,29 @@ class SmsBridge:
 
     # -- MO ------------------------------------------------------------------------------------
 
-    async def on_mo(self, source: str, destination: str, text: str) -> None:
-        """A text from a phone (reassembled), stored or delivered before the SMSC is acked."""
+    async def on_mo(
+        self, source: str, destination: str, text: str, *, route: str = "", key: str = ""
+    ) -> None:
+        """A text from a phone (reassembled), stored or delivered before the SMSC is acked.
+
+        ``key`` (see :func:`mo_key`) makes it idempotent per SMSC ``route``: a text the SMSC
+        delivers again within ``[sms] mo_dedupe_window`` (our ack was lost) is handed on under
+        the same keys as the first time, which the store recognises, or, once handed on
+        completely, not at all.
+        """
+        if not key or self.config.mo_dedupe_window <= 0:
+            await self._hand_on(source, destination, text, f"mo:{secrets.token_hex(8)}")
+            return
+        sms = self._store.sms
+        record = await sms.take_mo(route, key, window=self.config.mo_dedupe_window)
+        if record.is_done:
+            log.info("mo delivered again by the smsc: dropped", extra={"kv": {"key": key}})
+            return
+        await self._hand_on(source, destination, text, record.client_key)
+        await sms.finish_mo(route, key)
+
+    async def _hand_on(self, source: str, destination: str, text: str, client_key: str) -> None:
+        """The rules of an MO; every row it writes is keyed by ``client_key``."""
         phone = digits(source)
         word = keyword(text)
         if word is not None:
@@ -297,13 +339,16 @@ class SmsBridge:
                 recipient=recipient,
                 content_type="text/plain",
                 body=text.encode(),
-                client_key=f"mo|{secrets.token_hex(8)}",
+                client_key=client_key,
             )
             await self.offer_offline(
                 sender=sender, recipient=recipient, message_id=stored.message_id, text=text
             )
             return
-        if await self._deliver_from_phone(phone, recipient, text):
+        # Not stored (the phone has no account): a redelivery reuses the id, which a client
+        # that already has the message drops.
+        message_id = "sms-" + hashlib.sha256(client_key.encode()).hexdigest()[:16]
+        if await self._deliver_from_phone(phone, recipient, text, message_id):
             return
         if await self.uds.refusal(recipient, offline_leg=True) is None:
             assert recipient.number is not None
@@ -311,37 +356,29 @@ class SmsBridge:
                 sender=None,
                 phone=recipient.number,
                 text=text,
-                client_key=f"relay|{secrets.token_hex(8)}",
+                client_key=f"relay:{client_key}",
                 recipient=recipient,
                 source=access_address(self.config.access_code, phone),
             )
 
-    async def _deliver_from_phone(self, phone: str, recipient: Account, text: str) -> bool:
-        """An IM from ``tel:+<phone>`` to the recipient's online devices; True if one took it.
-
-        Devices are asked at once and given 10 s: the SMSC waits for our deliver_sm_resp
-        meanwhile, and would send the text again if it waited too long.
-        """
-        created_at = datetime.now(tz=UTC)
-        message_id = f"sms-{secrets.token_hex(8)}"
-
-        async def ask(binding: Binding) -> bool:
-            message = outbound.InstantMessage(
-                message_id=message_id,
-                sender_sid=phone,
-                content_type="text/plain",
-                body=text.encode(),
-                created_at=created_at,
-            )
-            request = _from_tel(outbound.im_request(binding, message, domain=self.config.domain))
-            try:
-                response = await binding.link.request(request, within=10.0)
-            except (ConnectionError, OSError):
-                return False
-            return response is not None and 200 <= response.status < 300
-
-        bindings = self._registry.bindings(recipient.user_id)
-        return any(await asyncio.gather(*(ask(binding) for binding in bindings)))
+    async def _deliver_from_phone(
+        self, phone: str, recipient: Account, text: str, message_id: str
+    ) -> bool:
+        """An IM from ``tel:+<phone>`` to the recipient's devices, here and (scaled out) on
+        other nodes, all asked at once; True if one took it within :data:`DEVICE_WAIT`."""
+        here = offer_from_phone(
+            self._registry.bindings(recipient.user_id),
+            domain=self.config.domain,
+            phone=phone,
+            text=text,
+            message_id=message_id,
+        )
+        if self.elsewhere is None:
+            return await here
+        there = self.elsewhere.deliver_from_phone(
+            recipient.user_id, phone, text, message_id, within=DEVICE_WAIT
+        )
+        return any(await asyncio.gather(here, there))
 
     # -- receipts ------------------------------------------------------------------------------
 
@@ -389,29 +426,6 @@ def _imdn(message_id: str, is_delivered: bool) -> str:
         '<imdn xmlns="urn:ietf:params:xml:ns:imdn">'
         f"<message-id>{escape(message_id)}</message-id><datetime>{moment}</datetime>"
         f"<delivery-notification><status>{status}</status></delivery-notification></imdn>"
-    )
-
-
-def _from_tel(request: Request) -> Request:
-    """``request`` with its From (SIP) or F (SIP-C) naming ``tel:+<digits>``: the phone."""
-    headers: list[Header] = []
-    for header in request.headers:
-        name = header.name
-        if name == "F":
-            user = header.value.split(":", 1)[-1].split("@", 1)[0]
-            headers.append(Header("F", f"tel:+{user}"))
-        elif name == "From":
-            user = header.value.split("sip:", 1)[-1].split("@", 1)[0]
-            tag = header.value.split(";tag=", 1)[-1]
-            headers.append(Header("From", f"<tel:+{user}>;tag={tag}"))
-        else:
-            headers.append(header)
-    return Request(
-        method=request.method,
-        uri=request.uri,
-        version=request.version,
-        headers=tuple(headers),
-        body=request.body,
     )
 
 

@@ -13,7 +13,11 @@ ESME_RMSGQFUL: :mod:`columba.sms.session`). Per route, a pump:
 
 Delivery receipts are group-committed too: each is matched to its SMS by SMSC message id;
 an SMS whose every segment was delivered (or one failed) goes to the bridge, which tells the
-sender. Mobile-originated texts go to the bridge before the SMSC gets its ack.
+sender. A receipt the store cannot take is acked and held in memory until it can (some SMSCs
+never resend a refused receipt), unless the store has failed for longer than
+``receipt_hold``. An SMS with no final receipt after ``submitted_expiry`` fails as EXPIRED.
+Mobile-originated texts go to the bridge, with their route and :func:`mo_key`, before the SMSC
+gets its ack; the bridge recognises a text the SMSC delivers again (docs/sms.md).
 
 Resources and errors: :meth:`SmsServer.run` owns every ESME and pump in one TaskGroup and
 returns only when cancelled; SMSC outages never end it (the SMS wait in the store).
@@ -24,11 +28,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from columba.core.sms_bridge import BridgeConfig, SmsBridge
+from columba.core.sms_bridge import BridgeConfig, SmsBridge, mo_key
 from columba.core.uds import UdsConfig, UserDataService
 from columba.sms.errors import SmsUsageError
 from columba.sms.esme import (
@@ -79,6 +83,11 @@ class SmsServerConfig:
     #: Receipts and MO held for their group commit at once; past it the SMSC is told to
     #: retry later (ESME_RMSGQFUL), which not every SMSC does for receipts.
     max_unacked: int = 20_000
+    #: Seconds the store may fail before receipts are refused (ESME_RX_T_APPN) rather than
+    #: acked and held in memory to be applied when it is back.
+    receipt_hold: float = 300.0
+    #: Seconds a submitted SMS waits for its final receipt before it fails as EXPIRED.
+    submitted_expiry: float = 48 * 3600.0
 
 
 class SmsServer:
@@ -90,6 +99,10 @@ class SmsServer:
         self.bridge: SmsBridge | None = None
         self.esmes: dict[str, Esme] = {}
         self._orphans: dict[str, tuple[tuple[str, bool, str], float]] = {}
+        #: Receipts acked while the store failed, to apply once it is back.
+        self._held: dict[str, tuple[str, bool, str]] = {}
+        #: Since when (loop time) the store has failed to take receipts; None: it takes them.
+        self._store_down_since: float | None = None
         self._wakes: dict[str, asyncio.Event] = {}
         self._receipts: asyncio.Queue[tuple[ReceiptReceived, asyncio.Future[None]]] = (
             asyncio.Queue()
@@ -106,7 +119,7 @@ class SmsServer:
                     reconnect_max=config.reconnect_max,
                     session=SessionConfig(window=config.window, max_unacked=config.max_unacked),
                 ),
-                on_message=self._on_message,
+                on_message=self._mo_handler(route.prefix),
                 on_receipt=self._on_receipt,
             )
 
@@ -135,6 +148,7 @@ class SmsServer:
                 claiming = asyncio.Lock()
                 for _ in range(2):
                     group.create_task(self._pump(prefix, esme, claiming))
+                group.create_task(self._expire(prefix))
 
     async def close(self) -> None:
         """Unbind from every SMSC."""
@@ -196,12 +210,21 @@ class SmsServer:
 
     # -- MO and receipts -----------------------------------------------------------------------
 
-    async def _on_message(self, message: IncomingMessage) -> None:
-        if not isinstance(message, Completed) or message.text is None:
-            log.info("partial or binary mo dropped", extra={"kv": {"from": message.source}})
-            return
-        if self.bridge is not None:
-            await self.bridge.on_mo(message.source, message.destination, message.text)
+    def _mo_handler(self, route: str) -> Callable[[IncomingMessage], Awaitable[None]]:
+        async def on_message(message: IncomingMessage) -> None:
+            if not isinstance(message, Completed) or message.text is None:
+                log.info("partial or binary mo dropped", extra={"kv": {"from": message.source}})
+                return
+            if self.bridge is not None:
+                await self.bridge.on_mo(
+                    message.source,
+                    message.destination,
+                    message.text,
+                    route=route,
+                    key=mo_key(message),
+                )
+
+        return on_message
 
     async def _on_receipt(self, receipt: ReceiptReceived) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -210,7 +233,7 @@ class SmsServer:
 
     async def _commit_receipts(self, *, max_batch: int = 1000) -> None:
         while True:
-            if self._orphans:
+            if self._orphans or self._held:
                 # A receipt may have been found unknown while its submit's outcome was being
                 # written (another connection, on PostgreSQL): look again soon.
                 try:
@@ -234,6 +257,14 @@ class SmsServer:
                 rows.append((receipt.message_id, is_delivered, STAT_WORDS[receipt.state]))
             try:
                 await self._apply(rows)
+            except StorageError as exc:
+                if self._hold(rows):
+                    log.warning("receipts held: the store failed", extra={"kv": {"error": exc}})
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -243,9 +274,23 @@ class SmsServer:
                 if not future.done():
                     future.set_result(None)
 
+    def _hold(self, rows: Sequence[tuple[str, bool, str]]) -> bool:
+        """Keep receipts the store could not take, to apply later; False (refuse them) when it
+        has failed for longer than ``receipt_hold`` or too many are held already."""
+        now = asyncio.get_running_loop().time()
+        if self._store_down_since is None:
+            self._store_down_since = now
+        if now - self._store_down_since > self.config.receipt_hold:
+            return False
+        if len(self._held) + len(rows) > self.config.max_unacked:
+            return False
+        self._held.update((row[0], row) for row in rows)
+        return True
+
     async def _apply(self, rows: Sequence[tuple[str, bool, str]]) -> None:
         """Apply receipts; keep those that overtook their submit's outcome for later."""
         finished, unknown = await self._store.apply_receipts(rows)
+        self._store_down_since = None
         now = asyncio.get_running_loop().time()
         missing = set(unknown)
         for row in rows:
@@ -263,9 +308,32 @@ class SmsServer:
             await self.bridge.on_final(finished)
 
     async def _retry_orphans(self) -> None:
-        """Receipts that came before their submit was settled: apply them again."""
+        """Receipts held while the store failed, and receipts that came before their submit
+        was settled: apply them again."""
+        if self._held:
+            held = list(self._held.values())
+            await self._apply(held)
+            for row in held:
+                self._held.pop(row[0], None)
         if self._orphans:
             await self._apply([row for row, _ in self._orphans.values()])
+
+    async def _expire(self, prefix: str) -> None:
+        """Fail the route's SMS whose final receipt never came (``submitted_expiry``), and
+        tell their senders as a failed receipt would."""
+        expiry = self.config.submitted_expiry
+        interval = min(60.0, max(0.05, expiry / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                expired = await self._store.expire_submitted(prefix, expiry)
+            except StorageError as exc:
+                log.warning("sms expiry not checked", extra={"kv": {"error": exc}})
+                continue
+            if expired:
+                log.info("sms expired", extra={"kv": {"count": len(expired)}})
+                if self.bridge is not None:
+                    await self.bridge.on_final(expired)
 
 
 async def start_sms_leg(node: Node, group: asyncio.TaskGroup) -> SmsServer | None:
@@ -295,6 +363,7 @@ async def start_sms_leg(node: Node, group: asyncio.TaskGroup) -> SmsServer | Non
             window=config.window,
             reconnect_max=config.reconnect_max,
             retry_delay=min(5.0, config.reconnect_max),
+            submitted_expiry=config.submitted_expiry,
         ),
     )
     im = node.im
@@ -317,8 +386,11 @@ async def start_sms_leg(node: Node, group: asyncio.TaskGroup) -> SmsServer | Non
             max_segments=config.max_segments,
             day_limit=config.day_limit,
             month_limit=config.month_limit,
+            mo_dedupe_window=config.mo_dedupe_window,
         ),
     )
+    # Scaled out, texts from phones with no account reach the recipient on any node.
+    bridge.elsewhere = node.cluster
     server.bridge = bridge
     im.sms = bridge
     group.create_task(bridge.run_committer())

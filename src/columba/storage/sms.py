@@ -6,10 +6,12 @@ and settles many SMS per transaction, so the leg keeps up with thousands of SMS 
 
 Preferences, STOPs and usage are in :mod:`columba.storage.sms_preferences`. Outbox states:
 ``queued`` (waiting for its SMSC, a quiet-hours end or a retry) → ``submitting`` (claimed by
-a bind) → ``submitted`` (every segment accepted; the SMSC ids are in
-``sms_parts``) → ``delivered`` | ``failed``. A node that stops with SMS ``submitting`` puts
-them back to ``queued`` when it starts (:meth:`SmsStore.recover`): those whose submit_sm
-was in flight at the crash may go out twice, every other SMS exactly once.
+a bind) → ``submitted`` (every segment accepted; the SMSC ids are in ``sms_parts``) →
+``delivered`` | ``failed`` (also when no final receipt came in time:
+:meth:`SmsStore.expire_submitted`, detail ``EXPIRED``). A node that stops with SMS
+``submitting`` puts them back to ``queued`` when it starts (:meth:`SmsStore.recover`): those
+whose submit_sm was in flight at the crash may go out twice, every other SMS exactly once.
+MO texts already taken are recorded in :mod:`columba.storage.sms_mo`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, replace
 from columba.storage import delivery
 from columba.storage.errors import NotFound
 from columba.storage.records import DeliveryState
+from columba.storage.sms_mo import MoRecord, finish_mo, take_mo
 from columba.storage.sms_preferences import (
     SmsPreferences,
     get_preferences,
@@ -389,6 +392,28 @@ def apply_receipts(
     return final, unknown
 
 
+def expire_submitted(route: str, *, before: int, now: int) -> Op[list[OutboxSms]]:
+    """Fail SMS of a route ``submitted`` with no news since ``before``: no final receipt came
+    (detail ``EXPIRED``, as an SMSC's own expiry receipt says). Returns them, failed."""
+    rows = yield from fetch(
+        f"SELECT {_OUTBOX_COLUMNS} FROM sms_outbox WHERE route = ? AND state = 'submitted'"
+        " AND updated_at < ?",
+        route,
+        before,
+    )
+    expired = [replace(_outbox(row), state="failed", detail="EXPIRED") for row in rows]
+    # The state is checked again: a receipt applied meanwhile (another node) wins.
+    yield from execute_many(
+        "UPDATE sms_outbox SET state = 'failed', detail = 'EXPIRED', updated_at = ?"
+        " WHERE sms_id = ? AND state = 'submitted'",
+        [(now, sms.sms_id) for sms in expired],
+    )
+    yield from _record(
+        [(sms.message_id, sms.recipient_id, DeliveryState.FAILED) for sms in expired], now=now
+    )
+    return expired
+
+
 def by_message(message_id: str) -> Op[OutboxSms | None]:
     """The SMS that carries an IM (the latest, when several)."""
     row = yield from fetch_one(
@@ -477,6 +502,22 @@ class SmsStore:
         now = self.now()
         return await self._engine.run(lambda: apply_receipts(receipts, now=now))
 
+    async def expire_submitted(self, route: str, older_than: float) -> list[OutboxSms]:
+        """Fail the route's SMS still ``submitted`` ``older_than`` seconds after their last
+        news (see :func:`expire_submitted`)."""
+        now = self.now()
+        before = now - int(older_than * 1_000_000)
+        return await self._engine.run(lambda: expire_submitted(route, before=before, now=now))
+
+    async def take_mo(self, route: str, mo_key: str, *, window: float) -> MoRecord:
+        """Record an MO from ``route`` or find it (see :mod:`columba.storage.sms_mo`)."""
+        now, span = self.now(), int(window * 1_000_000)
+        return await self._engine.run(lambda: take_mo(route, mo_key, now=now, window=span))
+
+    async def finish_mo(self, route: str, mo_key: str) -> None:
+        """The MO was handed on completely: a redelivery is acked and dropped."""
+        await self._engine.run(lambda: finish_mo(route, mo_key))
+
     async def by_message(self, message_id: str) -> OutboxSms | None:
         return await self._engine.run(lambda: by_message(message_id), write=False)
 
@@ -487,6 +528,7 @@ class SmsStore:
 __all__ = [
     "QUOTA_DAY",
     "QUOTA_MONTH",
+    "MoRecord",
     "NewSms",
     "OutboxSms",
     "Quota",
