@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from columba.storage import groups, robots
 from columba.storage.group_records import (
@@ -45,46 +46,51 @@ class GroupStore:
     ) -> Group:
         now = self.now()
         return await self._engine.run(
-            lambda: groups.create_group(
-                name=name, bulletin=bulletin, owner_id=owner_id, member_limit=member_limit, now=now
+            partial(
+                groups.create_group,
+                name=name,
+                bulletin=bulletin,
+                owner_id=owner_id,
+                member_limit=member_limit,
+                now=now,
             )
         )
 
     async def group(self, group_id: int) -> Group:
-        return await self._engine.run(lambda: groups.get_group(group_id), write=False)
+        return await self._engine.run(partial(groups.get_group, group_id), write=False)
 
     async def list_groups(self, *, after: int = 0, limit: int = 100) -> list[Group]:
         return await self._engine.run(
-            lambda: groups.list_groups(after=after, limit=limit), write=False
+            partial(groups.list_groups, after=after, limit=limit), write=False
         )
 
     async def groups_of(self, user_id: int) -> list[tuple[Group, str]]:
-        return await self._engine.run(lambda: groups.groups_of(user_id), write=False)
+        return await self._engine.run(partial(groups.groups_of, user_id), write=False)
 
     async def member(self, group_id: int, user_id: int) -> Member | None:
-        return await self._engine.run(lambda: groups.get_member(group_id, user_id), write=False)
+        return await self._engine.run(partial(groups.get_member, group_id, user_id), write=False)
 
     async def members(self, group_id: int) -> list[Member]:
-        return await self._engine.run(lambda: groups.list_members(group_id), write=False)
+        return await self._engine.run(partial(groups.list_members, group_id), write=False)
 
     async def set_role(self, group_id: int, user_id: int, role: str, *, note: str = "") -> Member:
         now = self.now()
         return await self._engine.run(
-            lambda: groups.set_role(group_id, user_id, role, note=note, now=now)
+            partial(groups.set_role, group_id, user_id, role, note=note, now=now)
         )
 
     async def remove_member(self, group_id: int, user_id: int) -> bool:
-        return await self._engine.run(lambda: groups.remove_member(group_id, user_id))
+        return await self._engine.run(partial(groups.remove_member, group_id, user_id))
 
     async def mute(self, group_id: int, user_id: int, *, seconds: float) -> Member:
         until = self.now() + int(seconds * 1_000_000) if seconds > 0 else 0
-        return await self._engine.run(lambda: groups.mute(group_id, user_id, until=until))
+        return await self._engine.run(partial(groups.mute, group_id, user_id, until=until))
 
     async def update_group(
         self, group_id: int, *, name: str | None = None, bulletin: str | None = None
     ) -> Group:
         return await self._engine.run(
-            lambda: groups.update_group(group_id, name=name, bulletin=bulletin)
+            partial(groups.update_group, group_id, name=name, bulletin=bulletin)
         )
 
     async def post(
@@ -101,7 +107,8 @@ class GroupStore:
         now = self.now()
         dialect = self._engine.dialect
         return await self._engine.run(
-            lambda: groups.post(
+            partial(
+                groups.post,
                 dialect,
                 group_id=group_id,
                 sender_id=sender_id,
@@ -132,7 +139,8 @@ class GroupStore:
     ) -> Robot:
         now = self.now()
         return await self._engine.run(
-            lambda: robots.create_robot(
+            partial(
+                robots.create_robot,
                 robot_id=robot_id,
                 name=name,
                 owner_id=owner_id,
@@ -147,14 +155,14 @@ class GroupStore:
         )
 
     async def robot(self, robot_id: int) -> Robot:
-        return await self._engine.run(lambda: robots.find_robot("robot_id", robot_id), write=False)
+        return await self._engine.run(partial(robots.find_robot, "robot_id", robot_id), write=False)
 
     async def robot_by_name(self, name: str) -> Robot:
-        return await self._engine.run(lambda: robots.find_robot("name", name), write=False)
+        return await self._engine.run(partial(robots.find_robot, "name", name), write=False)
 
     async def robot_by_token_hash(self, token_hash: str) -> Robot:
         return await self._engine.run(
-            lambda: robots.find_robot("token_hash", token_hash), write=False
+            partial(robots.find_robot, "token_hash", token_hash), write=False
         )
 
     async def robots(self) -> list[Robot]:
@@ -169,7 +177,8 @@ class GroupStore:
         signing_secret: str | None = None,
     ) -> Robot:
         return await self._engine.run(
-            lambda: robots.update_robot(
+            partial(
+                robots.update_robot,
                 robot_id,
                 webhook_url=webhook_url,
                 token_hash=token_hash,
@@ -182,45 +191,50 @@ class GroupStore:
     ) -> None:
         now = self.now()
         await self._engine.run(
-            lambda: robots.add_to_group(
-                group_id, robot_id, read_scope=read_scope, added_by=added_by, now=now
+            partial(
+                robots.add_to_group,
+                group_id,
+                robot_id,
+                read_scope=read_scope,
+                added_by=added_by,
+                now=now,
             )
         )
 
     async def remove_robot(self, group_id: int, robot_id: int) -> bool:
-        return await self._engine.run(lambda: robots.remove_from_group(group_id, robot_id))
+        return await self._engine.run(partial(robots.remove_from_group, group_id, robot_id))
 
     async def group_robots(self, group_id: int) -> list[GroupRobot]:
-        return await self._engine.run(lambda: robots.robots_of_group(group_id), write=False)
+        return await self._engine.run(partial(robots.robots_of_group, group_id), write=False)
 
     async def queue_events(self, events: list[EventRow]) -> tuple[int, ...]:
         now = self.now()
-        return await self._engine.run(lambda: groups.queue_events(events, now=now))
+        return await self._engine.run(partial(groups.queue_events, events, now=now))
 
     async def due_events(self, *, limit: int = 64) -> list[RobotEvent]:
         now = self.now()
-        return await self._engine.run(lambda: robots.due_events(now=now, limit=limit), write=False)
+        return await self._engine.run(partial(robots.due_events, now=now, limit=limit), write=False)
 
     async def next_due(self, *, excluding: Sequence[int] = ()) -> int | None:
-        return await self._engine.run(lambda: robots.next_due(excluding=excluding), write=False)
+        return await self._engine.run(partial(robots.next_due, excluding=excluding), write=False)
 
     async def pending_events(
         self, robot_id: int, *, after: int, limit: int = 100
     ) -> list[RobotEvent]:
         return await self._engine.run(
-            lambda: robots.pending_events(robot_id, after=after, limit=limit), write=False
+            partial(robots.pending_events, robot_id, after=after, limit=limit), write=False
         )
 
     async def event(self, event_id: str) -> RobotEvent:
-        return await self._engine.run(lambda: robots.get_event(event_id), write=False)
+        return await self._engine.run(partial(robots.get_event, event_id), write=False)
 
     async def settle(
         self, event_seq: int, *, state: str, attempts: int, retry_in: float = 0
     ) -> None:
         at = self.now() + int(retry_in * 1_000_000)
         await self._engine.run(
-            lambda: robots.settle(event_seq, state=state, attempts=attempts, next_attempt_at=at)
+            partial(robots.settle, event_seq, state=state, attempts=attempts, next_attempt_at=at)
         )
 
     async def ack_events(self, robot_id: int, up_to: int) -> int:
-        return await self._engine.run(lambda: robots.ack_up_to(robot_id, up_to))
+        return await self._engine.run(partial(robots.ack_up_to, robot_id, up_to))

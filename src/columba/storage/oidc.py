@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from columba.storage.errors import Conflict, NotFound
 from columba.storage.sql import Engine, Op, Row, execute, fetch, fetch_one
@@ -288,11 +289,11 @@ class OidcStore:
     async def create_client(self, client: OidcClient) -> OidcClient:
         """See :func:`create_client`."""
         now = self._now()
-        return await self._engine.run(lambda: create_client(client, now=now))
+        return await self._engine.run(partial(create_client, client, now=now))
 
     async def client(self, client_id: str) -> OidcClient:
         """See :func:`get_client`."""
-        return await self._engine.run(lambda: get_client(client_id), write=False)
+        return await self._engine.run(partial(get_client, client_id), write=False)
 
     async def clients(self) -> list[OidcClient]:
         """See :func:`list_clients`."""
@@ -300,44 +301,44 @@ class OidcStore:
 
     async def save_code(self, code_hash: str, code: OidcCode) -> None:
         """See :func:`save_code`."""
-        await self._engine.run(lambda: save_code(code_hash, code))
+        await self._engine.run(partial(save_code, code_hash, code))
 
     async def code(self, code_hash: str) -> OidcCode:
         """See :func:`get_code`."""
-        return await self._engine.run(lambda: get_code(code_hash), write=False)
+        return await self._engine.run(partial(get_code, code_hash), write=False)
 
     async def use_code(self, code_hash: str) -> bool:
         """See :func:`use_code`."""
         now = self._now()
-        return await self._engine.run(lambda: use_code(code_hash, now=now))
+        return await self._engine.run(partial(use_code, code_hash, now=now))
 
     async def nonce_seen(self, client_id: str, nonce: str) -> bool:
         """See :func:`nonce_seen`."""
-        return await self._engine.run(lambda: nonce_seen(client_id, nonce), write=False)
+        return await self._engine.run(partial(nonce_seen, client_id, nonce), write=False)
 
     async def save_token(self, token_hash: str, token: OidcToken) -> None:
         """See :func:`save_token`."""
         now = self._now()
-        await self._engine.run(lambda: save_token(token_hash, token, now=now))
+        await self._engine.run(partial(save_token, token_hash, token, now=now))
 
     async def token(self, token_hash: str) -> OidcToken:
         """See :func:`get_token`."""
-        return await self._engine.run(lambda: get_token(token_hash), write=False)
+        return await self._engine.run(partial(get_token, token_hash), write=False)
 
     async def revoke_tokens(self, session_id: str) -> list[str]:
         """See :func:`revoke_tokens`."""
         now = self._now()
-        return await self._engine.run(lambda: revoke_tokens(session_id, now=now))
+        return await self._engine.run(partial(revoke_tokens, session_id, now=now))
 
     async def purge(self, *, keep_seconds: float = 86400.0) -> int:
         """Drop codes and tokens expired more than ``keep_seconds`` ago (a code's nonce stays
         refused that long after the code expired)."""
         before = self._now() - int(keep_seconds * 1_000_000)
-        return await self._engine.run(lambda: purge(before=before))
+        return await self._engine.run(partial(purge, before=before))
 
     async def add_signing_key(self, key: SigningKey) -> None:
         """See :func:`add_signing_key`."""
-        await self._engine.run(lambda: add_signing_key(key))
+        await self._engine.run(partial(add_signing_key, key))
 
     async def signing_keys(self) -> list[SigningKey]:
         """See :func:`list_signing_keys`."""
@@ -346,4 +347,4 @@ class OidcStore:
     async def retire_signing_keys(self, kids: Sequence[str]) -> None:
         """See :func:`retire_signing_keys`."""
         now = self._now()
-        await self._engine.run(lambda: retire_signing_keys(kids, now=now))
+        await self._engine.run(partial(retire_signing_keys, kids, now=now))

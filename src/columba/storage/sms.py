@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from columba.storage import delivery
 from columba.storage.errors import NotFound
@@ -450,23 +451,23 @@ class SmsStore:
         return int(self._clock() * 1_000_000)
 
     async def preferences(self, user_id: int) -> SmsPreferences:
-        return await self._engine.run(lambda: get_preferences(user_id), write=False)
+        return await self._engine.run(partial(get_preferences, user_id), write=False)
 
     async def set_preferences(self, prefs: SmsPreferences) -> None:
         now = self.now()
-        await self._engine.run(lambda: put_preferences(prefs, now=now))
+        await self._engine.run(partial(put_preferences, prefs, now=now))
 
     async def set_stopped(self, number: str, stopped: bool) -> bool:
         now = self.now()
-        return await self._engine.run(lambda: set_stopped(number, stopped, now=now))
+        return await self._engine.run(partial(set_stopped, number, stopped, now=now))
 
     async def is_stopped(self, number: str) -> bool:
-        return await self._engine.run(lambda: is_stopped(number), write=False)
+        return await self._engine.run(partial(is_stopped, number), write=False)
 
     async def usage(self, user_id: int) -> tuple[int, int]:
         """Segments sent (today, this month)."""
         day, month = periods(self._clock())
-        counts = await self._engine.run(lambda: usage(user_id, (day, month)), write=False)
+        counts = await self._engine.run(partial(usage, user_id, (day, month)), write=False)
         return counts.get(day, 0), counts.get(month, 0)
 
     async def enqueue(
@@ -476,16 +477,16 @@ class SmsStore:
         now = self.now()
         day, month = periods(self._clock())
         quota = Quota(day_limit=day_limit, month_limit=month_limit, day=day, month=month)
-        return await self._engine.run(lambda: enqueue(items, quota, now=now))
+        return await self._engine.run(partial(enqueue, items, quota, now=now))
 
     async def claim(self, route: str, limit: int) -> list[OutboxSms]:
         now = self.now()
         dialect = self._engine.dialect
-        return await self._engine.run(lambda: claim(route, limit, now=now, dialect=dialect))
+        return await self._engine.run(partial(claim, route, limit, now=now, dialect=dialect))
 
     async def recover(self) -> int:
         now = self.now()
-        return await self._engine.run(lambda: recover(now=now))
+        return await self._engine.run(partial(recover, now=now))
 
     async def settle(
         self,
@@ -494,35 +495,35 @@ class SmsStore:
         failed: Sequence[tuple[int, str]] = (),
     ) -> None:
         now = self.now()
-        await self._engine.run(lambda: settle(submitted, requeued, failed, now=now))
+        await self._engine.run(partial(settle, submitted, requeued, failed, now=now))
 
     async def apply_receipts(
         self, receipts: Sequence[tuple[str, bool, str]]
     ) -> tuple[list[OutboxSms], list[str]]:
         now = self.now()
-        return await self._engine.run(lambda: apply_receipts(receipts, now=now))
+        return await self._engine.run(partial(apply_receipts, receipts, now=now))
 
     async def expire_submitted(self, route: str, older_than: float) -> list[OutboxSms]:
         """Fail the route's SMS still ``submitted`` ``older_than`` seconds after their last
         news (see :func:`expire_submitted`)."""
         now = self.now()
         before = now - int(older_than * 1_000_000)
-        return await self._engine.run(lambda: expire_submitted(route, before=before, now=now))
+        return await self._engine.run(partial(expire_submitted, route, before=before, now=now))
 
     async def take_mo(self, route: str, mo_key: str, *, window: float) -> MoRecord:
         """Record an MO from ``route`` or find it (see :mod:`columba.storage.sms_mo`)."""
         now, span = self.now(), int(window * 1_000_000)
-        return await self._engine.run(lambda: take_mo(route, mo_key, now=now, window=span))
+        return await self._engine.run(partial(take_mo, route, mo_key, now=now, window=span))
 
     async def finish_mo(self, route: str, mo_key: str) -> None:
         """The MO was handed on completely: a redelivery is acked and dropped."""
-        await self._engine.run(lambda: finish_mo(route, mo_key))
+        await self._engine.run(partial(finish_mo, route, mo_key))
 
     async def by_message(self, message_id: str) -> OutboxSms | None:
-        return await self._engine.run(lambda: by_message(message_id), write=False)
+        return await self._engine.run(partial(by_message, message_id), write=False)
 
     async def count_states(self, route: str | None = None) -> dict[str, int]:
-        return await self._engine.run(lambda: count_states(route), write=False)
+        return await self._engine.run(partial(count_states, route), write=False)
 
 
 __all__ = [

@@ -159,10 +159,14 @@ class SqliteProcessEngine:
             (size,) = HEADER.unpack(header)
             if size > MAX_FRAME:
                 raise ValueError(f"frame of {size} bytes")
-            answer = pickle.loads(await stdout.readexactly(size))
+            data = await stdout.readexactly(size)
         except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as error:
             self._broken = f"the SQLite worker process is gone ({type(error).__name__})"
             raise Unavailable(self._broken) from error
+        try:
+            answer = pickle.loads(data)
+        except Exception as error:  # a value or exception that does not unpickle here
+            raise StorageError(f"unreadable answer from the SQLite worker: {error!r}") from error
         if answer[0] == "ok":
             return answer[1]
         if answer[0] == "raise":

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from columba.storage.errors import Conflict, NotFound
 from columba.storage.sql import Engine, Op, Row, execute, fetch, fetch_one
@@ -278,33 +279,33 @@ class SsiStore:
         now = self._now()
         expires = now + int(lifetime * 1_000_000)
         return await self._engine.run(
-            lambda: create_session(
-                token_hash, session_id, user_id, auth_time=now, expires_at=expires
+            partial(
+                create_session, token_hash, session_id, user_id, auth_time=now, expires_at=expires
             )
         )
 
     async def session_by_token(self, token_hash: str) -> SsiSession:
         """See :func:`session_by_token`."""
-        return await self._engine.run(lambda: session_by_token(token_hash), write=False)
+        return await self._engine.run(partial(session_by_token, token_hash), write=False)
 
     async def session_by_id(self, session_id: str) -> SsiSession:
         """See :func:`session_by_id`."""
-        return await self._engine.run(lambda: session_by_id(session_id), write=False)
+        return await self._engine.run(partial(session_by_id, session_id), write=False)
 
     async def revoke_session(self, session_id: str) -> list[str]:
         """See :func:`revoke_session`."""
         now = self._now()
-        return await self._engine.run(lambda: revoke_session(session_id, now=now))
+        return await self._engine.run(partial(revoke_session, session_id, now=now))
 
     async def purge_sessions(self) -> int:
         """See :func:`purge_sessions`."""
         now = self._now()
-        return await self._engine.run(lambda: purge_sessions(now=now))
+        return await self._engine.run(partial(purge_sessions, now=now))
 
     async def record_grant(self, session_id: str, app_id: str) -> None:
         """See :func:`record_grant`."""
         now = self._now()
-        await self._engine.run(lambda: record_grant(session_id, app_id, now=now))
+        await self._engine.run(partial(record_grant, session_id, app_id, now=now))
 
     async def create_app(
         self,
@@ -321,7 +322,8 @@ class SsiStore:
         """See :func:`create_app`."""
         now = self._now()
         return await self._engine.run(
-            lambda: create_app(
+            partial(
+                create_app,
                 app_id,
                 name=name,
                 login_urls=login_urls,
@@ -336,7 +338,7 @@ class SsiStore:
 
     async def app(self, app_id: str) -> SsiApp:
         """See :func:`get_app`."""
-        return await self._engine.run(lambda: get_app(app_id), write=False)
+        return await self._engine.run(partial(get_app, app_id), write=False)
 
     async def apps(self) -> list[SsiApp]:
         """See :func:`list_apps`."""
@@ -344,18 +346,18 @@ class SsiStore:
 
     async def delete_app(self, app_id: str) -> None:
         """See :func:`delete_app`."""
-        await self._engine.run(lambda: delete_app(app_id))
+        await self._engine.run(partial(delete_app, app_id))
 
     async def add_key(self, app_id: str, kid: str, secret: bytes) -> AppKey:
         """See :func:`add_key`."""
         now = self._now()
-        return await self._engine.run(lambda: add_key(app_id, kid, secret, now=now))
+        return await self._engine.run(partial(add_key, app_id, kid, secret, now=now))
 
     async def keys(self, app_id: str) -> list[AppKey]:
         """See :func:`list_keys`."""
-        return await self._engine.run(lambda: list_keys(app_id), write=False)
+        return await self._engine.run(partial(list_keys, app_id), write=False)
 
     async def retire_key(self, app_id: str, kid: str) -> None:
         """See :func:`retire_key`."""
         now = self._now()
-        await self._engine.run(lambda: retire_key(app_id, kid, now=now))
+        await self._engine.run(partial(retire_key, app_id, kid, now=now))

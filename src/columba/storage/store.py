@@ -108,7 +108,8 @@ class SqlStore:
     ) -> Account:
         now = self._now()
         return await self._engine.run(
-            lambda: accounts.create_account(
+            partial(
+                accounts.create_account,
                 display_name=display_name,
                 password_hash=password_hash,
                 number=number,
@@ -119,18 +120,18 @@ class SqlStore:
 
     async def account(self, user_id: int) -> Account:
         return await self._engine.run(
-            lambda: accounts.find_account("user_id", user_id), write=False
+            partial(accounts.find_account, "user_id", user_id), write=False
         )
 
     async def account_by_sid(self, sid: str) -> Account:
-        return await self._engine.run(lambda: accounts.find_account("sid", sid), write=False)
+        return await self._engine.run(partial(accounts.find_account, "sid", sid), write=False)
 
     async def account_by_number(self, number: str) -> Account:
-        return await self._engine.run(lambda: accounts.find_account("number", number), write=False)
+        return await self._engine.run(partial(accounts.find_account, "number", number), write=False)
 
     async def list_accounts(self, *, after: int = 0, limit: int = 100) -> list[Account]:
         return await self._engine.run(
-            lambda: accounts.list_accounts(after=after, limit=limit), write=False
+            partial(accounts.list_accounts, after=after, limit=limit), write=False
         )
 
     async def update_account(
@@ -149,24 +150,24 @@ class SqlStore:
             "is_disabled": is_disabled,
         }
         changes = {column: value for column, value in given.items() if value is not UNSET}
-        return await self._engine.run(lambda: accounts.update_account(user_id, changes))
+        return await self._engine.run(partial(accounts.update_account, user_id, changes))
 
     async def set_password(
         self, user_id: int, *, password_hash: str, ha1s: Sequence[DigestHA1] = ()
     ) -> None:
-        await self._engine.run(lambda: accounts.set_password(user_id, password_hash, ha1s))
+        await self._engine.run(partial(accounts.set_password, user_id, password_hash, ha1s))
 
     async def digest_ha1(self, user_id: int, realm: str, algorithm: DigestAlgorithm) -> str:
         return await self._engine.run(
-            lambda: accounts.digest_ha1(user_id, realm, algorithm), write=False
+            partial(accounts.digest_ha1, user_id, realm, algorithm), write=False
         )
 
     async def digest_ha1s(self, user_id: int) -> list[DigestHA1]:
-        return await self._engine.run(lambda: accounts.digest_ha1s(user_id), write=False)
+        return await self._engine.run(partial(accounts.digest_ha1s, user_id), write=False)
 
     async def delete_account(self, user_id: int) -> None:
         now = self._now()
-        await self._engine.run(lambda: accounts.delete_account(user_id, now=now))
+        await self._engine.run(partial(accounts.delete_account, user_id, now=now))
 
     async def create_invite(
         self, *, created_by: int | None, uses: int = 1, expires_at: datetime | None = None
@@ -174,19 +175,23 @@ class SqlStore:
         now = self._now()
         expires = None if expires_at is None else to_micros(expires_at)
         return await self._engine.run(
-            lambda: accounts.create_invite(
-                created_by=created_by, uses=uses, expires_at=expires, now=now
+            partial(
+                accounts.create_invite,
+                created_by=created_by,
+                uses=uses,
+                expires_at=expires,
+                now=now,
             )
         )
 
     async def invite(self, code: str) -> Invite:
-        return await self._engine.run(lambda: accounts.find_invite(code), write=False)
+        return await self._engine.run(partial(accounts.find_invite, code), write=False)
 
     async def invites(self, *, created_by: int | None = None) -> list[Invite]:
-        return await self._engine.run(lambda: accounts.list_invites(created_by), write=False)
+        return await self._engine.run(partial(accounts.list_invites, created_by), write=False)
 
     async def delete_invite(self, code: str) -> None:
-        await self._engine.run(lambda: accounts.delete_invite(code))
+        await self._engine.run(partial(accounts.delete_invite, code))
 
     # Contacts ---------------------------------------------------------------------------------
 
@@ -195,8 +200,13 @@ class SqlStore:
     ) -> Contact:
         now = self._now()
         return await self._engine.run(
-            lambda: contacts.request(
-                owner_id, other_id, local_name=local_name, list_ids=list_ids, now=now
+            partial(
+                contacts.request,
+                owner_id,
+                other_id,
+                local_name=local_name,
+                list_ids=list_ids,
+                now=now,
             )
         )
 
@@ -210,18 +220,23 @@ class SqlStore:
     ) -> Contact:
         now = self._now()
         return await self._engine.run(
-            lambda: contacts.accept(
-                owner_id, requester_id, local_name=local_name, list_ids=list_ids, now=now
+            partial(
+                contacts.accept,
+                owner_id,
+                requester_id,
+                local_name=local_name,
+                list_ids=list_ids,
+                now=now,
             )
         )
 
     async def decline_contact(self, owner_id: int, requester_id: int) -> None:
         now = self._now()
-        await self._engine.run(lambda: contacts.decline(owner_id, requester_id, now=now))
+        await self._engine.run(partial(contacts.decline, owner_id, requester_id, now=now))
 
     async def remove_contact(self, owner_id: int, other_id: int) -> None:
         now = self._now()
-        await self._engine.run(lambda: contacts.remove(owner_id, other_id, now=now))
+        await self._engine.run(partial(contacts.remove, owner_id, other_id, now=now))
 
     async def update_contact(
         self,
@@ -233,59 +248,64 @@ class SqlStore:
     ) -> Contact:
         now = self._now()
         return await self._engine.run(
-            lambda: contacts.update(
-                owner_id, other_id, local_name=local_name, list_ids=list_ids, now=now
+            partial(
+                contacts.update,
+                owner_id,
+                other_id,
+                local_name=local_name,
+                list_ids=list_ids,
+                now=now,
             )
         )
 
     async def contact(self, owner_id: int, other_id: int) -> Contact:
-        return await self._engine.run(lambda: contacts.get(owner_id, other_id), write=False)
+        return await self._engine.run(partial(contacts.get, owner_id, other_id), write=False)
 
     async def block(self, owner_id: int, other_id: int) -> Contact:
         now = self._now()
-        return await self._engine.run(lambda: contacts.block(owner_id, other_id, now=now))
+        return await self._engine.run(partial(contacts.block, owner_id, other_id, now=now))
 
     async def unblock(self, owner_id: int, other_id: int) -> None:
         now = self._now()
-        await self._engine.run(lambda: contacts.unblock(owner_id, other_id, now=now))
+        await self._engine.run(partial(contacts.unblock, owner_id, other_id, now=now))
 
     async def blocked(self, owner_id: int) -> list[int]:
-        return await self._engine.run(lambda: contacts.blocked(owner_id), write=False)
+        return await self._engine.run(partial(contacts.blocked, owner_id), write=False)
 
     async def is_blocked(self, owner_id: int, other_id: int) -> bool:
-        return await self._engine.run(lambda: contacts.is_blocked(owner_id, other_id), write=False)
+        return await self._engine.run(partial(contacts.is_blocked, owner_id, other_id), write=False)
 
     async def create_buddy_list(self, owner_id: int, name: str) -> BuddyList:
-        return await self._engine.run(lambda: contact_lists.create_list(owner_id, name))
+        return await self._engine.run(partial(contact_lists.create_list, owner_id, name))
 
     async def rename_buddy_list(self, owner_id: int, list_id: int, name: str) -> BuddyList:
-        return await self._engine.run(lambda: contact_lists.rename_list(owner_id, list_id, name))
+        return await self._engine.run(partial(contact_lists.rename_list, owner_id, list_id, name))
 
     async def delete_buddy_list(self, owner_id: int, list_id: int) -> None:
         now = self._now()
-        await self._engine.run(lambda: contact_lists.delete_list(owner_id, list_id, now=now))
+        await self._engine.run(partial(contact_lists.delete_list, owner_id, list_id, now=now))
 
     async def contact_list(self, owner_id: int) -> ContactDelta:
         return await self.contacts_changed_since(owner_id, 0)
 
     async def contacts_changed_since(self, owner_id: int, version: int) -> ContactDelta:
         return await self._engine.run(
-            lambda: contact_lists.changed_since(owner_id, version), write=False
+            partial(contact_lists.changed_since, owner_id, version), write=False
         )
 
     # Messages ---------------------------------------------------------------------------------
 
     async def pair_conversation(self, user_a: int, user_b: int) -> Conversation:
         now = self._now()
-        return await self._engine.run(lambda: messages.pair_conversation(user_a, user_b, now=now))
+        return await self._engine.run(partial(messages.pair_conversation, user_a, user_b, now=now))
 
     async def create_group_conversation(self) -> Conversation:
         now = self._now()
-        return await self._engine.run(lambda: messages.create_group_conversation(now=now))
+        return await self._engine.run(partial(messages.create_group_conversation, now=now))
 
     async def conversation(self, conversation_id: int) -> Conversation:
         return await self._engine.run(
-            lambda: messages.get_conversation(conversation_id), write=False
+            partial(messages.get_conversation, conversation_id), write=False
         )
 
     async def store_message(
@@ -380,16 +400,16 @@ class SqlStore:
         )
 
     async def delivery_statuses(self, message_id: str) -> list[DeliveryStatus]:
-        return await self._engine.run(lambda: delivery.statuses(message_id), write=False)
+        return await self._engine.run(partial(delivery.statuses, message_id), write=False)
 
     # Settings ---------------------------------------------------------------------------------
 
     async def get_setting(self, key: str) -> str | None:
-        return await self._engine.run(lambda: settings.get(key), write=False)
+        return await self._engine.run(partial(settings.get, key), write=False)
 
     async def set_setting(self, key: str, value: str) -> None:
         now = self._now()
-        await self._engine.run(lambda: settings.put(key, value, now=now))
+        await self._engine.run(partial(settings.put, key, value, now=now))
 
     async def delete_setting(self, key: str) -> bool:
-        return await self._engine.run(lambda: settings.delete(key))
+        return await self._engine.run(partial(settings.delete, key))
