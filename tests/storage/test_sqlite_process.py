@@ -152,3 +152,38 @@ def test_the_worker_exits_when_the_store_closes(tmp_path: Path) -> None:
         assert process.returncode == 0
 
     asyncio.run(scenario())
+
+
+def test_records_pickle_to_equal_copies() -> None:
+    import pickle
+    from datetime import UTC, datetime
+
+    from columba.storage import DeviceAck, NewMessage, Recipient, StoredMessage
+
+    records = [
+        NewMessage(
+            conversation_id=1,
+            sender_id=2,
+            recipients=(Recipient(user_id=3, devices=("pc", "phone")),),
+            content_type="text/plain",
+            body=b"\x00hi",
+            client_key="k",
+        ),
+        StoredMessage(
+            message_id="m" * 32,
+            conversation_id=1,
+            seq=7,
+            sender_id=2,
+            content_type="text/plain",
+            body=b"hi",
+            client_key="k",
+            created_at=datetime(2026, 11, 24, tzinfo=UTC),
+            is_duplicate=True,
+        ),
+        DeviceAck(user_id=3, device_id="pc", message_id="m" * 32, conversation_id=1, seq=7),
+    ]
+    for record in records:
+        copy = pickle.loads(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        assert copy == record
+        assert hash(copy) == hash(record)
+        assert type(copy) is type(record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from columba.storage import wire
 from columba.storage.records import NewMessage, StoredMessage
 
 
@@ -84,3 +85,14 @@ class PostedMessage:
     """The robots that were handed the message (their ids)."""
     new: NewMessage | None = None
     """What was stored: its recipients and their devices (None for a repeat)."""
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    Group,
+    Member,
+    Robot,
+    GroupRobot,
+    RobotEvent,
+    PostedMessage,
+)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from columba.storage import wire
 from columba.storage.errors import Conflict, NotFound
 from columba.storage.sql import Engine, Op, Row, execute, fetch, fetch_one
 
@@ -348,3 +349,12 @@ class OidcStore:
         """See :func:`retire_signing_keys`."""
         now = self._now()
         await self._engine.run(partial(retire_signing_keys, kids, now=now))
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    OidcClient,
+    OidcCode,
+    OidcToken,
+    SigningKey,
+)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from columba.storage import wire
+
 # ITU-T E.164: a leading "+", a country code that does not start with 0, at most 15 digits.
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
@@ -302,3 +304,21 @@ class DeliveryStatus:
     sms_sent_at: datetime | None
     sms_delivered_at: datetime | None
     failed_at: datetime | None
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    Account,
+    DigestHA1,
+    Invite,
+    Contact,
+    BuddyList,
+    ContactDelta,
+    Conversation,
+    Recipient,
+    NewMessage,
+    StoredMessage,
+    Device,
+    DeviceAck,
+    DeliveryStatus,
+)

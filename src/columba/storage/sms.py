@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-from columba.storage import delivery
+from columba.storage import delivery, wire
 from columba.storage.errors import NotFound
 from columba.storage.records import DeliveryState
 from columba.storage.sms_mo import MoRecord, finish_mo, take_mo
@@ -537,3 +537,11 @@ __all__ = [
     "SmsStore",
     "periods",
 ]
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    NewSms,
+    OutboxSms,
+    Quota,
+)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from columba.storage import wire
 from columba.storage.sql import Op, execute, fetch_one
 
 
@@ -64,3 +65,9 @@ def finish_mo(route: str, mo_key: str) -> Op[None]:
     yield from execute(
         "UPDATE sms_mo SET state = 'done' WHERE route = ? AND mo_key = ?", route, mo_key
     )
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    MoRecord,
+)

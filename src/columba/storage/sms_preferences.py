@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from columba.storage import wire
 from columba.storage.sql import Op, execute, fetch_many, fetch_one
 
 
@@ -101,3 +102,9 @@ def periods(moment: float) -> tuple[str, str]:
     """The quota periods (``d20261124``, ``m202611``) a UTC time falls in."""
     day = datetime.fromtimestamp(moment, tz=UTC)
     return day.strftime("d%Y%m%d"), day.strftime("m%Y%m")
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    SmsPreferences,
+)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from columba.storage import wire
 from columba.storage.errors import Conflict, NotFound
 from columba.storage.sql import Engine, Op, Row, execute, fetch, fetch_one
 
@@ -361,3 +362,11 @@ class SsiStore:
         """See :func:`retire_key`."""
         now = self._now()
         await self._engine.run(partial(retire_key, app_id, kid, now=now))
+
+
+# Records cross to the SQLite worker process and back (``storage/wire.py``).
+wire.register(
+    SsiSession,
+    AppKey,
+    SsiApp,
+)
