@@ -46,7 +46,9 @@ What is measured (ratio = Σ compressed bytes / Σ text bytes; lower is better):
   connection per pass) of already parsed messages (text parsing is not included), timed like
   ``bench/parse.py``: whole passes over the corpus for ``--seconds``, ``gc.collect()`` before
   each, rows interleaved round-robin over ``--rounds`` with a rotating start; median and best
-  round. Every output of every timed pass is compared afterwards, untimed, with the original
+  round, with the CPU (process) time per message of each row beside the wall-clock figures
+  (time spent waiting for a core on a loaded machine is not CPU time). Every output of every
+  timed pass is compared afterwards, untimed, with the original
   (the bytes of a stateless encode, the message of a decode). A baseline row times, in the
   same run, the text path a gateway runs anyway (``parse_message`` + ``serialize``), so that
   the figure can be read on a loaded machine.
@@ -774,6 +776,9 @@ class Speed:
     run: Callable[[], list[Any]]
     expected: Sequence[Any]
     rounds: list[float] = field(default_factory=list)
+    #: CPU (process) microseconds per message in each round: what a loaded machine distorts
+    #: least, since time spent waiting for a core is not counted.
+    cpu_us: list[float] = field(default_factory=list)
     checked: int = 0
     mismatches: int = 0
 
@@ -842,13 +847,17 @@ def measure_speed(
             gc.collect()
             outputs: list[list[Any]] = []
             start = time.perf_counter()
+            cpu_start = time.process_time()
             deadline = start + seconds
             while True:
                 outputs.append(row.run())
                 end = time.perf_counter()
                 if end >= deadline:
                     break
-            row.rounds.append(len(outputs) * len(row.messages) / (end - start))
+            cpu = time.process_time() - cpu_start
+            count = len(outputs) * len(row.messages)
+            row.rounds.append(count / (end - start))
+            row.cpu_us.append(1e6 * cpu / count)
             for output in outputs:  # untimed: every message of every pass
                 row.checked += len(output)
                 row.mismatches += sum(
@@ -1109,14 +1118,15 @@ def _print_text(report: dict[str, Any], out: TextIO) -> None:
         )
         header = (
             f"{'corpus':<8} {'mode':<32} {'msgs':>5} {'msg/s median':>13} {'best':>9} "
-            f"{'µs/msg':>8} {'checked':>9} {'bad':>4}"
+            f"{'µs/msg':>8} {'CPU µs':>8} {'checked':>9} {'bad':>4}"
         )
         print(header + "\n" + "-" * len(header), file=out)
         for t in report["throughput"]:
             median = t["msgs_per_s_median"]
             print(
                 f"{t['corpus']:<8} {t['mode']:<32} {t['messages']:>5} {median:>13,.0f} "
-                f"{t['msgs_per_s_best']:>9,.0f} {1e6 / median:>8,.1f} {t['checked']:>9,} "
+                f"{t['msgs_per_s_best']:>9,.0f} {1e6 / median:>8,.1f} "
+                f"{t['cpu_us_per_msg_median']:>8,.1f} {t['checked']:>9,} "
                 f"{t['mismatches']:>4}",
                 file=out,
             )
@@ -1300,6 +1310,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
                 "rounds_msgs_per_s": s.rounds,
                 "msgs_per_s_median": statistics.median(s.rounds),
                 "msgs_per_s_best": max(s.rounds),
+                "cpu_us_per_msg_median": statistics.median(s.cpu_us),
                 "checked": s.checked,
                 "mismatches": s.mismatches,
             }

@@ -52,6 +52,21 @@ class Buffer:
         """True when every byte has been read."""
         return self._pos >= len(self._data)
 
+    def window(self) -> tuple[bytes, int]:
+        """The bytes being read and the read position, for a hot loop that reads them itself
+        and then calls :meth:`seek`."""
+        return self._data, self._pos
+
+    def seek(self, position: int) -> None:
+        """Continue reading at ``position`` (one :meth:`window` returned or a later one).
+
+        Raises:
+            McpUsageError: a position outside the data.
+        """
+        if not 0 <= position <= len(self._data):
+            raise McpUsageError(f"read position {position} outside the buffer")
+        self._pos = position
+
     def pull_uint8(self) -> int:
         """One byte."""
         pos = self._pos
@@ -121,6 +136,11 @@ class Buffer:
         """The bytes written so far."""
         return bytes(self._out)
 
+    @property
+    def output(self) -> bytearray:
+        """The bytes written so far, to append to in place (for the hot loops of text items)."""
+        return self._out
+
     def push_uint8(self, value: int) -> None:
         """One byte (0–255)."""
         self._out.append(value)
@@ -174,6 +194,16 @@ def encode_text(value: str) -> bytes:
         return value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         raise McpUsageError("text holds a character no wire byte can carry") from None
+
+
+def varint(value: int) -> bytes:
+    """The bytes :meth:`Buffer.push_varint` writes for ``value`` (0 ≤ value < 2**64)."""
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def varint_size(value: int) -> int:

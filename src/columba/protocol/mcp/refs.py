@@ -32,7 +32,12 @@ from columba.protocol.mcp.errors import McpDecodeError
 REF_CAPACITY = 128
 MIN_RUN = 4
 MAX_RUN = 256
-_RUN = re.compile(rb"[-.0-9A-Z_a-z~]+")
+#: A run: a maximal stretch of unreserved characters of MIN_RUN to MAX_RUN bytes (the
+#: look-arounds make it maximal; a longer or shorter stretch holds none).
+_UNRESERVED = rb"[-.0-9A-Z_a-z~]"
+_RUN = re.compile(
+    rb"(?<!%b)%b{%d,%d}(?!%b)" % (_UNRESERVED, _UNRESERVED, MIN_RUN, MAX_RUN, _UNRESERVED)
+)
 
 
 class Refs:
@@ -89,8 +94,8 @@ class Refs:
 
     def add_literal(self, raw: bytes) -> None:
         """Append the runs of a literal item, in order."""
-        for m in _RUN.finditer(raw):
-            self.add(m.group())
+        for run in _RUN.findall(raw):
+            self.add(run)
 
 
 def literal_cuts(raw: bytes, refs: Refs, *, record: bool) -> list[tuple[bytes, int]]:
@@ -106,8 +111,6 @@ def literal_cuts(raw: bytes, refs: Refs, *, record: bool) -> list[tuple[bytes, i
     start = 0
     for m in _RUN.finditer(raw):
         run = m.group()
-        if not MIN_RUN <= len(run) <= MAX_RUN:
-            continue
         index = refs.find(run)
         if index is None:
             if record:

@@ -17,56 +17,59 @@ for everything else, so any document — well-formed or not — is representable
 
 from __future__ import annotations
 
-import base64
-import binascii
-import calendar
-import ipaddress
 import re
 from collections.abc import Callable
 from functools import lru_cache
 
 from columba.protocol.mcp.buffer import Buffer, encode_text, varint_size
-from columba.protocol.mcp.errors import McpDecodeError
+from columba.protocol.mcp.forms import (
+    B64,
+    B64_CHARS,
+    DIGIT_CHARS,
+    HEX_CHARS,
+    MIN_BASE64_CHARS,
+    MIN_HEX_DIGITS,
+    base64_token,
+    run_token,
+)
 from columba.protocol.mcp.refs import Refs
 from columba.protocol.mcp.tables import Op
 from columba.protocol.mcp.text import (
-    MAX_SECONDS,
     MAX_XML_DEPTH,
-    ZONE_MINUS,
-    ZONE_NONE,
-    ZONE_PLUS,
-    ZONE_Z,
     Dictionary,
     Token,
     dictionary,
     push_tokens,
-    render_timestamp,
 )
 
-_IPV4 = re.compile(
-    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-    r"(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}(?![0-9])"
-)
-_UUID = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9A-Za-z])"
-    r"|[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}(?![0-9A-Za-z])"
-)
-_IPV6 = re.compile(r"[0-9a-f]*:[0-9a-f:]*(?:[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)?")
-_DIGITS = re.compile(r"[0-9]+")
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_B64 = re.compile(r"[A-Za-z0-9+/]+")
+# Plain-int copies of the wire codes this module uses in its loops: reading an IntEnum
+# member costs an enum attribute look-up every time (about 170 ns on CPython 3.11).
+_OP_ATTR = int(Op.ATTR)
+_OP_CLOSE = int(Op.CLOSE)
+_OP_GT = int(Op.GT)
+_OP_LITERAL = int(Op.LITERAL)
+_OP_NEWLINE = int(Op.NEWLINE)
+_OP_OPEN = int(Op.OPEN)
+_OP_QUOTE = int(Op.QUOTE)
+_OP_QUOTE_GT = int(Op.QUOTE_GT)
+_OP_QUOTE_SLASH_GT = int(Op.QUOTE_SLASH_GT)
+_OP_QUOTE_SP_SLASH_GT = int(Op.QUOTE_SP_SLASH_GT)
+_OP_SLASH_GT = int(Op.SLASH_GT)
+_OP_SP_SLASH_GT = int(Op.SP_SLASH_GT)
+_OP_UTF16 = int(Op.UTF16)
 _SPACES = re.compile(r" *")
 #: Characters UTF-8 writes in two or three bytes and UTF-16 in two (no surrogates).
 _WIDE = re.compile("[\u0080-\ud7ff\ue000-\uffff]+")
-_DIGIT_CHARS = frozenset("0123456789")
-_HEX_CHARS = frozenset("0123456789abcdefABCDEF")
-_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-#: Runs shorter than these stay literal: the item's code and length would eat the gain.
-MIN_INT_DIGITS = 3
-MIN_HEX_DIGITS = 8
-MIN_BASE64_CHARS = 16
-#: Integers longer than this stay literal (a varint holds 64 bits).
-MAX_INT_DIGITS = 19
+#: Base64 characters that start no other run item (not hex, not a digit): there
+#: :func:`.forms.run_token` could only find base64.
+_B64_ONLY_CHARS = B64_CHARS - HEX_CHARS
+#: Runs of the least length a base64 or hex item takes.
+_B64_RUN = re.compile(f"[A-Za-z0-9+/]{{{MIN_BASE64_CHARS}}}")
+_HEX_RUN = re.compile(f"[0-9a-fA-F]{{{MIN_HEX_DIGITS}}}")
+#: The same, tried only where a run starts (a run holds one of the least length if and only
+#: if it does from its start), so that looking through a whole text counts each run once.
+_B64_RUN_START = re.compile(f"(?<![A-Za-z0-9+/]){_B64_RUN.pattern}")
+_HEX_RUN_START = re.compile(f"(?<![0-9a-fA-F]){_HEX_RUN.pattern}")
 
 
 # -- scanning text into tokens --------------------------------------------------------------------
@@ -75,245 +78,166 @@ MAX_INT_DIGITS = 19
 #: first, so the first alternative that matches is the longest; word → (token, gain)).
 Matcher = Callable[[str, int], re.Match[str] | None]
 Matchers = dict[str, tuple[Matcher, dict[str, tuple[Token, int]]]]
+#: Where some item may save a byte over an open literal run (see :func:`scan`).
+Search = Callable[[str, int], re.Match[str] | None]
+
+#: Where an item that saves at least one byte may start, besides a dictionary word. Each
+#: pattern is implied by what :func:`_best_at` needs for that item, and starts with one
+#: character class (the engine tests it before entering the alternative). First the shapes
+#: a text may lack altogether, with the test that it holds one (its search then leaves the
+#: shape out): base64 (16 characters at the start of a run of them: a later start has a
+#: shorter run, and at the run's start an item is always taken), hex (8 digits, as a UUID
+#: starts too), IPv6 (two colons with only hex digits between), UTF-16 (three characters;
+#: fewer never pay).
+_B64_SET = "A-Za-z0-9+/"
+_WIDE_SET = "\u0080-\ud7ff\ue000-\uffff"
+_OPTIONAL_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_B64_RUN_START, f"[{_B64_SET}](?<![{_B64_SET}].)[{_B64_SET}]{{15}}"),
+    (_HEX_RUN_START, "[0-9a-fA-F][0-9a-fA-F]{7}"),
+    (re.compile(":[0-9a-f]*:"), "[0-9a-f:][0-9a-f]*:"),
+    (re.compile(f"[{_WIDE_SET}]"), f"[{_WIDE_SET}][{_WIDE_SET}]{{2}}"),
+)
+#: Then the shapes every search has: three digits (an integer without a leading zero, a
+#: date-time's year) or up to three and a dot (IPv4), and an LF with two spaces.
+_SHAPES = (r"[0-9][0-9]{0,2}[0-9.]", r"\n  ")
 
 
 @lru_cache(maxsize=64)
-def _matchers(domains: tuple[str, ...], xml: bool) -> Matchers:
+def _tables(domains: tuple[str, ...], xml: bool) -> tuple[Matchers, str]:
+    """The word matchers of a dictionary and alphabet, and the alternatives of its searches
+    for the words that save a byte: one per first character, each starting with that
+    character (which the engine tests before entering an alternative)."""
     words = dictionary(domains)
     candidates = words.xml_candidates if xml else words.text_candidates
-    out: Matchers = {}
+    matchers: Matchers = {}
+    gainful: dict[str, list[str]] = {}
     for ch, entries in candidates.items():
         pattern = re.compile("|".join(re.escape(word) for word, _, _ in entries))
         gains: dict[str, tuple[Token, int]] = {}
         for word, token, size in entries:
             gains.setdefault(word, (token, len(word) - size))
-        out[ch] = (pattern.match, gains)
-    return out
+            if len(word) - size >= 1:
+                gainful.setdefault(ch, []).append(re.escape(word[1:]))
+        matchers[ch] = (pattern.match, gains)
+    words_pattern = "|".join(
+        f"{re.escape(ch)}(?:{'|'.join(rests)})" for ch, rests in sorted(gainful.items())
+    )
+    return matchers, words_pattern
+
+
+@lru_cache(maxsize=256)
+def _search(domains: tuple[str, ...], xml: bool, shapes: int) -> Search:
+    """The search of :func:`scan` for a text that may hold the set ``shapes`` (bits) of
+    ``_OPTIONAL_SHAPES`` (compiled when first needed)."""
+    optional = [p for k, (_, p) in enumerate(_OPTIONAL_SHAPES) if shapes >> k & 1]
+    return re.compile("|".join([*optional, *_SHAPES, _tables(domains, xml)[1]])).search
 
 
 def scan(text: str, words: Dictionary, *, xml: bool = False) -> list[Token]:
     """Cut ``text`` into tokens whose rendering is exactly ``text``.
+
+    Left to right, at each position the token :func:`_best_at` finds is taken when it saves
+    a byte over literal text (or breaks even where no literal run is open: a lone character
+    costs two bytes as a literal run, one as a word). Inside a literal run the scanner jumps
+    with one regular expression search to the next position where an item could save a byte
+    (``_OPTIONAL_SHAPES``, ``_SHAPES`` and the words that save one), instead of trying every
+    position.
 
     Args:
         text: The text.
         words: The dictionary.
         xml: Use the XML alphabet's costs (text between and inside XML tags).
     """
-    matchers = _matchers(words.domains, xml)
+    matchers = _tables(words.domains, xml)[0]
+    n = len(text)
+    # No position can start a base64 or hex item when no run of the least length is there.
+    runs = (
+        n >= MIN_BASE64_CHARS and _B64_RUN_START.search(text) is not None,
+        n >= MIN_HEX_DIGITS and _HEX_RUN_START.search(text) is not None,
+    )
+    next_start: Search | None = None  # chosen when first needed
     tokens: list[Token] = []
     literal_start = 0
-    base64_end = 0  # no base64 token starts before here (a run already too short for one)
-    hex_end = 0  # nor a hex token (the same)
     i = 0
-    n = len(text)
     while i < n:
-        ch = text[i]
-        best: Token | None = None
-        best_length = 0
-        best_gain = 0
-        matcher = matchers.get(ch)
-        if matcher is not None:
-            m = matcher[0](text, i)
-            if m is not None:
-                word = m.group()
-                best, best_gain = matcher[1][word]
-                best_length = len(word)
-        if ch in _B64_CHARS or ch == ":":
-            base64_ok = i >= base64_end and ch in _B64_CHARS
-            if base64_ok:
-                end = _B64.match(text, i).end()  # type: ignore[union-attr]
-                if end - i < MIN_BASE64_CHARS:
-                    base64_end = end
-                    base64_ok = False
-            hex_ok = i >= hex_end and ch in _HEX_CHARS
-            if hex_ok:
-                end = _HEX.match(text, i).end()  # type: ignore[union-attr]
-                if end - i < MIN_HEX_DIGITS:
-                    hex_end = end
-                    hex_ok = False
-            run = (
-                _run_token(text, i, ch, base64_ok=base64_ok, hex_ok=hex_ok)
-                if base64_ok
-                or hex_ok
-                or ch in _DIGIT_CHARS
-                or ":" in text[i : i + 5]
-                or text[i + 8 : i + 9] == "-"
-                else None
-            )
-            if run is not None and run[2] > best_gain:
-                best, best_length, best_gain = run
-        elif ch >= "\x80":
-            m = _WIDE.match(text, i)
-            if m is not None:
-                wide = m.group()
-                gain = len(encode_text(wide)) - 1 - varint_size(len(wide)) - 2 * len(wide)
-                if gain > best_gain:
-                    best, best_length, best_gain = (Op.UTF16, wide), len(wide), gain
-        elif ch == "\n":
-            spaces = len(_SPACES.match(text, i + 1).group())  # type: ignore[union-attr]
-            gain = spaces - varint_size(spaces)
-            if gain > best_gain:
-                best, best_length, best_gain = (Op.NEWLINE, spaces), 1 + spaces, gain
-        # A token that only breaks even is still worth it where no literal run is open: a lone
-        # character costs two bytes as a literal run, one as a word.
-        if best is None or best_gain < (0 if literal_start == i else 1):
-            i += 1
+        found = _best_at(text, i, matchers, runs)
+        if found is None or found[2] < (0 if literal_start == i else 1):
+            if next_start is None:
+                next_start = _search(words.domains, xml, _shapes_in(text, runs))
+            m = next_start(text, i + 1)
+            if m is None:
+                break
+            i = m.start()
             continue
         if literal_start < i:
-            tokens.append((Op.LITERAL, text[literal_start:i]))
-        tokens.append(best)
-        i += best_length
+            tokens.append((_OP_LITERAL, text[literal_start:i]))
+        tokens.append(found[0])
+        i += found[1]
         literal_start = i
     if literal_start < n:
-        tokens.append((Op.LITERAL, text[literal_start:]))
+        tokens.append((_OP_LITERAL, text[literal_start:]))
     return tokens
 
 
-def _run_token(
-    text: str, i: int, ch: str, *, base64_ok: bool, hex_ok: bool
+def _shapes_in(text: str, runs: tuple[bool, bool]) -> int:
+    """The set (as bits) of ``_OPTIONAL_SHAPES`` that ``text`` may hold."""
+    return (
+        runs[0]
+        | runs[1] << 1
+        | (":" in text and _OPTIONAL_SHAPES[2][0].search(text) is not None) << 2
+        | (not text.isascii()) << 3
+    )
+
+
+def _best_at(
+    text: str, i: int, matchers: Matchers, runs: tuple[bool, bool]
 ) -> tuple[Token, int, int] | None:
-    """The best number, address or binary-run token starting at ``i``: token, length, gain.
+    """The token that saves the most bytes at ``i``: token, length, gain (or ``None``).
 
-    ``base64_ok``/``hex_ok`` false: the caller knows no such run of the least length starts
-    here. The other checks first look for the one character each form needs near ``i`` (a
-    ``-`` at 8 for a UUID, at 4 for a date-time, a ``.`` within 4 for IPv4, a ``:`` within 5
-    for IPv6: no valid group is longer), so most positions cost no regular expression.
+    A dictionary word (the longest) first; a number, address or binary run replaces it only
+    when it saves strictly more. ``runs``: whether ``text`` holds a base64 run and a hex run
+    of the least length anywhere.
     """
+    ch = text[i]
     best: tuple[Token, int, int] | None = None
-    if ch in _HEX_CHARS or ch == ":":
-        m = _UUID.match(text, i) if text[i + 8 : i + 9] == "-" else None
+    matcher = matchers.get(ch)
+    if matcher is not None:
+        m = matcher[0](text, i)
         if m is not None:
-            digits = m.group().replace("-", "")
-            kind = Op.UUID_UPPER if any(c in "ABCDEF" for c in digits) else Op.UUID_LOWER
-            return (kind, bytes.fromhex(digits)), 36, 36 - 17
-        if ch in _DIGIT_CHARS:
-            stamp = timestamp_token(text, i) if text[i + 4 : i + 5] == "-" else None
-            if stamp is not None:
-                return stamp
-            m = _IPV4.match(text, i) if "." in text[i + 1 : i + 4] else None
-            if m is not None and len(m.group()) > 5:
-                quad = m.group()
-                return (Op.IPV4, bytes(map(int, quad.split(".")))), len(quad), len(quad) - 5
-        m = _IPV6.match(text, i) if ":" in text[i : i + 5] else None
-        if m is not None and m.group().count(":") >= 2 and len(m.group()) > 17:
-            packed = _ipv6(m.group())
-            if packed is not None:
-                return (Op.IPV6, packed), len(m.group()), len(m.group()) - 17
-        if ch == ":":
-            return None
-        if ch in _DIGIT_CHARS:
-            digits = _DIGITS.match(text, i).group()  # type: ignore[union-attr]
-            if MIN_INT_DIGITS <= len(digits) <= MAX_INT_DIGITS and digits[0] != "0":
-                value = int(digits)
-                gain = len(digits) - 1 - varint_size(value)
-                if gain > 0:
-                    best = (Op.INT, value), len(digits), gain
-        if hex_ok:
-            hex_token = _hex_token(_HEX.match(text, i).group())  # type: ignore[union-attr]
-            if hex_token is not None and (best is None or hex_token[2] > best[2]):
-                best = hex_token
-    if best is None and base64_ok:
-        run = _B64.match(text, i).group()  # type: ignore[union-attr]
-        if len(run) >= MIN_BASE64_CHARS:
-            return _base64_token(text, i, run)
+            word = m.group()
+            token, gain = matcher[1][word]
+            best = token, len(word), gain
+    if ch in _B64_ONLY_CHARS:  # no other run item starts with it
+        if runs[0] and _B64_RUN.match(text, i) is not None:
+            run = base64_token(text, i, B64.match(text, i).group())  # type: ignore[union-attr]
+            if run is not None and run[2] > (0 if best is None else best[2]):
+                return run
+    elif ch in B64_CHARS or ch == ":":
+        base64_ok = runs[0] and ch in B64_CHARS and _B64_RUN.match(text, i) is not None
+        hex_ok = runs[1] and ch in HEX_CHARS and _HEX_RUN.match(text, i) is not None
+        if (
+            base64_ok
+            or hex_ok
+            or ch in DIGIT_CHARS
+            or text.find(":", i, i + 5) >= 0
+            or text.startswith("-", i + 8)
+        ):
+            run = run_token(text, i, ch, base64_ok=base64_ok, hex_ok=hex_ok)
+            if run is not None and run[2] > (0 if best is None else best[2]):
+                return run
+    elif ch >= "\x80":
+        m = _WIDE.match(text, i)
+        if m is not None:
+            wide = m.group()
+            gain = len(encode_text(wide)) - 1 - varint_size(len(wide)) - 2 * len(wide)
+            if gain > (0 if best is None else best[2]):
+                return (_OP_UTF16, wide), len(wide), gain
+    elif ch == "\n":
+        spaces = len(_SPACES.match(text, i + 1).group())  # type: ignore[union-attr]
+        gain = spaces - varint_size(spaces)
+        if gain > (0 if best is None else best[2]):
+            return (_OP_NEWLINE, spaces), 1 + spaces, gain
     return best
-
-
-_TIMESTAMP = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})?"
-)
-
-
-def timestamp_token(text: str, i: int) -> tuple[Token, int, int] | None:
-    """An RFC 3339 date-time at ``i`` (``2024-05-14T09:31:09.325+08:00``) as a TIMESTAMP item.
-
-    The item is: varint seconds since 1970 of the written fields read as UTC; a form byte
-    (bits 0–3 the number of fraction digits, bits 4–5 the zone: ``Z``, ``+hh:mm``, ``-hh:mm``
-    or none); the fraction as a varint when it has digits; the zone offset in minutes as a
-    varint for ``+``/``-``. Used only when rendering gives back the same characters.
-    """
-    m = _TIMESTAMP.match(text, i)
-    if m is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = m.groups()
-    try:
-        seconds = calendar.timegm(
-            (int(year), int(month), int(day), int(hour), int(minute), int(second))
-        )
-    except (ValueError, OverflowError):
-        return None
-    digits = len(fraction) if fraction else 0
-    buf = Buffer()
-    if not 0 <= seconds <= MAX_SECONDS:
-        return None
-    buf.push_varint(seconds)
-    if zone is None:
-        form = ZONE_NONE
-    elif zone == "Z":
-        form = ZONE_Z
-    else:
-        form = ZONE_PLUS if zone[0] == "+" else ZONE_MINUS
-    buf.push_uint8(form << 4 | digits)
-    if digits:
-        buf.push_varint(int(fraction))
-    if form in (ZONE_PLUS, ZONE_MINUS):
-        buf.push_varint(int(zone[1:3]) * 60 + int(zone[4:6]))
-    payload = buf.data
-    try:
-        rendered = render_timestamp(Buffer(payload))
-    except McpDecodeError:
-        return None
-    if rendered != m.group().encode("ascii"):
-        return None
-    length = len(m.group())
-    return (Op.TIMESTAMP, payload), length, length - 1 - len(payload)
-
-
-def _hex_token(run: str) -> tuple[Token, int, int] | None:
-    length = len(run) & ~1
-    if length < MIN_HEX_DIGITS:
-        return None
-    digits = run[:length]
-    if digits.islower() or digits.isdigit():
-        kind = Op.HEX_LOWER
-    elif digits.isupper():
-        kind = Op.HEX_UPPER
-    else:
-        return None
-    size = length // 2
-    return (kind, bytes.fromhex(digits)), length, length - 1 - varint_size(size) - size
-
-
-def _base64_token(text: str, i: int, run: str) -> tuple[Token, int, int] | None:
-    """Base64 over the run: with its ``=`` padding when that renders back identically."""
-    end = i + len(run)
-    padding = 0
-    while padding < 2 and text.startswith("=", end + padding):
-        padding += 1
-    if padding and (len(run) + padding) % 4 == 0:
-        chunk = run + "=" * padding
-        try:
-            raw = base64.b64decode(chunk, validate=True)
-        except binascii.Error:
-            raw = b""
-        if raw and base64.b64encode(raw).decode("ascii") == chunk:
-            size = len(raw)
-            return (Op.BASE64, raw), len(chunk), len(chunk) - 1 - varint_size(size) - size
-    length = len(run) - len(run) % 4
-    if length < MIN_BASE64_CHARS:
-        return None
-    raw = base64.b64decode(run[:length])
-    size = len(raw)
-    return (Op.BASE64, raw), length, length - 1 - varint_size(size) - size
-
-
-def _ipv6(text: str) -> bytes | None:
-    try:
-        address = ipaddress.IPv6Address(text)
-    except ValueError:
-        return None
-    return address.packed if address.compressed == text else None
 
 
 # -- XML bodies -----------------------------------------------------------------------------------
@@ -325,15 +249,15 @@ _ATTRIBUTE = re.compile(f' ({_NAME})="')
 _WHITESPACE = re.compile(r"[ \t\r\n]+")
 _TAG_END = re.compile(r"[ \t\r\n/>]")
 _CLOSERS: tuple[tuple[str, int, bool], ...] = (
-    ('" />', Op.QUOTE_SP_SLASH_GT, True),
-    ('"/>', Op.QUOTE_SLASH_GT, True),
-    ('">', Op.QUOTE_GT, False),
-    ('"', Op.QUOTE, False),
+    ('" />', _OP_QUOTE_SP_SLASH_GT, True),
+    ('"/>', _OP_QUOTE_SLASH_GT, True),
+    ('">', _OP_QUOTE_GT, False),
+    ('"', _OP_QUOTE, False),
 )
 _TAG_CLOSERS: tuple[tuple[str, int, bool], ...] = (
-    (" />", Op.SP_SLASH_GT, True),
-    ("/>", Op.SLASH_GT, True),
-    (">", Op.GT, False),
+    (" />", _OP_SP_SLASH_GT, True),
+    ("/>", _OP_SLASH_GT, True),
+    (">", _OP_GT, False),
 )
 
 
@@ -352,7 +276,7 @@ def scan_xml(text: str, words: Dictionary) -> list[Token]:
         if in_tag:
             m = _ATTRIBUTE.match(text, i)
             if m is not None and text.find('"', m.end()) >= 0:
-                tokens.append((Op.ATTR, m.group(1)))
+                tokens.append((_OP_ATTR, m.group(1)))
                 start = m.end()
                 end = text.index('"', start)
                 tokens += scan(text[start:end], words, xml=True)
@@ -360,7 +284,7 @@ def scan_xml(text: str, words: Dictionary) -> list[Token]:
                     if text.startswith(closer, end):
                         tokens.append((op, None))
                         i = end + len(closer)
-                        if op != Op.QUOTE:
+                        if op != _OP_QUOTE:
                             in_tag = False
                         if closes:
                             stack.pop()
@@ -382,14 +306,14 @@ def scan_xml(text: str, words: Dictionary) -> list[Token]:
         if text.startswith("</", i):
             m = _CLOSE_TAG.match(text, i)
             if m is not None and stack and stack[-1] == m.group(1):
-                tokens.append((Op.CLOSE, None))
+                tokens.append((_OP_CLOSE, None))
                 stack.pop()
                 i = m.end()
                 continue
         elif text.startswith("<", i) and len(stack) < MAX_XML_DEPTH:
             m = _OPEN_TAG.match(text, i)
             if m is not None:
-                tokens.append((Op.OPEN, m.group(1)))
+                tokens.append((_OP_OPEN, m.group(1)))
                 stack.append(m.group(1))
                 in_tag = True
                 i = m.end()

@@ -119,7 +119,7 @@ class Op(IntEnum):
     UUID_LOWER = 0x48  # 16 bytes: 8-4-4-4-12 lower-case hex
     UUID_UPPER = 0x49  # the same, upper case
     UTF16 = 0x4A  # varint n, 2n bytes: UTF-16-BE text (CJK costs 2 bytes a character, not 3)
-    TIMESTAMP = 0x4B  # an RFC 3339 date-time, see text.timestamp_token
+    TIMESTAMP = 0x4B  # an RFC 3339 date-time, see forms.timestamp_token
     NEWLINE = 0x4C  # varint n: "\n" followed by n spaces
     REF = 0x4D  # varint i: the i-th newest run already sent (refs.py)
     # XML items (body kind XML only) ----------------------------------------------------------
