@@ -399,6 +399,9 @@ class ServerConfig:
         node_name: This node's name among several sharing one registry (the host name).
         data_dir: Where the SQLite database and other files live (relative: to the working
             directory).
+        gc_threshold: Allocations between the garbage collector's young-generation passes
+            once the server is up (``gc.set_threshold``; 0 keeps Python's 700). Start-up
+            objects are frozen out of collection (``gc.freeze``) either way.
     """
 
     domain: str = field(default="columba.local", metadata=_cast(_Text(_check_domain)))
@@ -407,6 +410,7 @@ class ServerConfig:
         default_factory=socket.gethostname, metadata=_cast(_Text(_check_node_name))
     )
     data_dir: Path = field(default=DEFAULT_DATA_DIR, metadata=_cast(_Path()))
+    gc_threshold: int = field(default=50_000, metadata=_cast(_integer(0, 10_000_000)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

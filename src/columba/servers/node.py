@@ -9,6 +9,7 @@ printed at start-up, one ``listening <name> <address>`` line each (port 0 picks 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import ssl
@@ -199,6 +200,7 @@ class Node:
                     self.im.login.ssi.set_default_issuer(self.addresses["http"])
                 group.create_task(self.im.expire_bindings())
                 group.create_task(self.im.delivery.run_committer())
+                tune_gc(self.config.server.gc_threshold)
                 print("columba ready", file=self._out, flush=True)
                 if ready is not None:
                     ready()
@@ -304,3 +306,18 @@ async def serve(config: Config, *, out: TextIO = sys.stdout) -> None:
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+
+
+def tune_gc(threshold: int) -> None:
+    """Once the node is up: freeze what start-up made, and collect less often (decision 0021).
+
+    With Python's defaults (700, 10, 10) a busy server runs a young pass every few messages
+    and, every 100 of those, a pass over the older objects of thousands of connections, which
+    stalls every message in flight (group fan-out p99 129 ms instead of 56 ms on the 2-core
+    machine). ``gc.freeze`` moves the start-up objects (modules, tables, the FAQ robot's model)
+    out of every pass; the thresholds make the passes rarer. Reference counting still frees
+    almost everything at once; only cyclic garbage waits longer.
+    """
+    gc.freeze()
+    if threshold > 0:
+        gc.set_threshold(threshold, 20, 100)
