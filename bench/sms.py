@@ -185,7 +185,11 @@ async def sms_leg(
 ) -> float:
     """The SMS leg from the IM hook on; seconds until every receipt was applied."""
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db" if storage == "sqlite" else postgres_url
+        if storage.startswith("sqlite"):
+            worker = "?worker=thread" if storage == "sqlite-thread" else ""
+            url = f"sqlite:///{tmp}/bench.db{worker}"
+        else:
+            url = postgres_url
         store = await open_store(url)
         async with store:
             registry = Registry()
@@ -424,7 +428,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--smsc", choices=("node", "simulator"), default="node")
-    parser.add_argument("--storage", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--storage", choices=("sqlite", "sqlite-thread", "postgresql"), default="sqlite"
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get(
