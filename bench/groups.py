@@ -343,7 +343,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, help="members online (default 500)")
     parser.add_argument("--messages", type=int, help="messages measured (default 30)")
-    parser.add_argument("--storage", choices=("sqlite", "sqlite-thread", "postgresql", "memory"), default="sqlite")
+    parser.add_argument(
+        "--storage", choices=("sqlite", "sqlite-thread", "postgresql", "memory"), default="sqlite"
+    )
     parser.add_argument("--postgres-url", help="PostgreSQL server (default: scripts/test's)")
     parser.add_argument(
         "--gap", type=float, default=0.2, help="seconds between measured messages (default 0.2)"
