@@ -11,10 +11,17 @@ import pytest
 
 from columba.storage import StorageError
 from columba.storage.migrate import Migration, apply, load, split_statements
-from columba.storage.sql import Dialect
-from columba.storage.sqlite import _drive
+from columba.storage.sql import Dialect, Op, Result
+from columba.storage.sqlite_worker import run_op
 
 _names = itertools.count()
+
+
+def _drive(connection: sqlite3.Connection, op: Op[list[int]]) -> list[int]:
+    """Run an operation's statements on the connection, outside any transaction."""
+    value: list[int] = run_op(connection, False, op, Result)
+    return value
+
 MakePackage = Callable[[dict[str, str]], str]
 
 

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import cast
 
 from columba.core import outbound
@@ -101,23 +102,21 @@ class DeliveryService:
         Returns the stored message; ``is_duplicate`` is set when this was a retransmission of
         one already stored (it is then not delivered again).
         """
-        # The caches answer the hot path without a coroutine call each.
-        sender_id, recipient_id = sender.user_id, recipient.user_id
-        key = (sender_id, recipient_id) if sender_id < recipient_id else (recipient_id, sender_id)
-        conversation = self._conversations.get(key)
-        if conversation is None:
-            conversation = await self._conversation(sender_id, recipient_id)
-        devices = self._device_cache.get(recipient_id)
-        if devices is None:
-            devices = await self._devices_of(recipient_id)
-        new = NewMessage(
-            conversation_id=conversation,
-            sender_id=sender.user_id,
-            recipients=(Recipient(user_id=recipient.user_id, devices=devices),),
+        prepare = partial(
+            self.prepare,
+            sender=sender,
+            recipient=recipient,
             content_type=content_type,
             body=body,
             client_key=client_key,
         )
+        # The caches answer the hot path without a coroutine call each.
+        new = prepare()
+        if new is None:  # fill them from the store, then the same
+            await self._conversation(sender.user_id, recipient.user_id)
+            await self._devices_of(recipient.user_id)
+            new = prepare()
+            assert new is not None
         self._sids[sender.user_id] = sender.sid
         if self._committing:
             # The committer hands the message to the recipient's outboxes.

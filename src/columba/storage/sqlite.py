@@ -26,8 +26,8 @@ from typing import TypeVar
 
 from columba.storage import migrate
 from columba.storage.errors import Conflict, NotFound, StorageError, Unavailable
-from columba.storage.sql import Dialect, Op, OpFactory, Result
-from columba.storage.sqlite_worker import connect, execute
+from columba.storage.sql import Dialect, OpFactory, Result
+from columba.storage.sqlite_worker import connect, run_op
 
 T = TypeVar("T")
 
@@ -47,22 +47,6 @@ def translate(error_name: str, message: str) -> StorageError:
 
 def _translate(error: sqlite3.Error) -> StorageError:
     return translate(getattr(error, "sqlite_errorname", ""), str(error))
-
-
-def _drive(connection: sqlite3.Connection, op: Op[T]) -> T:
-    """Runs an operation's statements on the connection, in this thread."""
-    try:
-        statement = next(op)
-        while True:
-            rows, rowcount = execute(
-                connection, statement.sql, statement.args, statement.many, statement.returns_rows
-            )
-            statement = op.send(Result(rows=rows, rowcount=rowcount))
-    except StopIteration as stop:
-        value: T = stop.value
-        return value
-    finally:
-        op.close()
 
 
 class SqliteEngine:
@@ -133,21 +117,11 @@ class SqliteEngine:
         return await loop.run_in_executor(self._executor, self._transaction, factory, write)
 
     def _transaction(self, factory: OpFactory[T], write: bool) -> T:
-        connection = self._connection
         try:
-            if write:
-                connection.execute("BEGIN IMMEDIATE")
-            try:
-                result = _drive(connection, factory())
-                if write:
-                    connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
+            value: T = run_op(self._connection, write, factory(), Result)
         except sqlite3.Error as error:
             raise _translate(error) from error
-        return result
+        return value
 
     async def close(self) -> None:
         """Closes the connection in its thread and lets the thread end."""

@@ -125,22 +125,26 @@ def _write(stream: BinaryIO, value: tuple[Any, ...]) -> None:
     stream.flush()
 
 
-def run_op(connection: sqlite3.Connection, write: bool, op: Any) -> Any:
-    """Drive an operation (a generator of statements) in one transaction; its value."""
+def run_op(connection: sqlite3.Connection, write: bool, op: Any, result: Any) -> Any:
+    """Drive an operation (a generator of statements) in one transaction; its value.
+
+    ``result`` makes what each statement sends back into the operation (``sql.Result``,
+    passed in so that this module imports only the standard library).
+    """
     if write:
         connection.execute("BEGIN IMMEDIATE")
     try:
         try:
             statement = next(op)
             while True:
-                result = execute(
+                rows, rowcount = execute(
                     connection,
                     statement.sql,
                     statement.args,
                     statement.many,
                     statement.returns_rows,
                 )
-                statement = op.send(_result(rows=result[0], rowcount=result[1]))
+                statement = op.send(result(rows=rows, rowcount=rowcount))
         except StopIteration as stop:
             value = stop.value
         if write:
@@ -154,14 +158,8 @@ def run_op(connection: sqlite3.Connection, write: bool, op: Any) -> Any:
         op.close()
 
 
-_result: Any = None
-
-
 def _operation(request: tuple[Any, ...]) -> Any:
-    global _result
     _, _, module, name, args, kwargs = request
-    if _result is None:
-        _result = importlib.import_module("columba.storage.sql").Result
     return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
@@ -169,7 +167,8 @@ def _answer(connection: sqlite3.Connection | None, request: tuple[Any, ...]) -> 
     kind = request[0]
     if kind == "op":
         assert connection is not None
-        return run_op(connection, request[1], _operation(request))
+        result = importlib.import_module("columba.storage.sql").Result
+        return run_op(connection, request[1], _operation(request), result)
     if kind == "exec":
         assert connection is not None
         _, begin, sql, args, many, returns_rows = request
