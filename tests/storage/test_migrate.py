@@ -22,6 +22,7 @@ def _drive(connection: sqlite3.Connection, op: Op[list[int]]) -> list[int]:
     value: list[int] = run_op(connection, False, op, Result)
     return value
 
+
 MakePackage = Callable[[dict[str, str]], str]
 
 
