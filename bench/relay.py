@@ -18,7 +18,8 @@ shows the latency below saturation.
 The load generator runs in separate processes (``--workers``, each holding whole pairs), never
 in the server's, so on a 2-core machine the server and the clients can each have a core
 (nothing pins them). CPU use of every process over the measured window is read from ``/proc``
-and printed beside the rates, with the server's CPU time per relayed message.
+and printed beside the rates, with the server's CPU time per relayed message ("srv": the server
+process and its children, the SQLite worker process among them).
 
 Two clients drive the same dialog: ``raw`` (default) writes pre-formatted bytes and reads with
 a minimal framer, so the generator costs little; ``library`` is ``columba.client.SipcClient``
@@ -564,7 +565,10 @@ class Phase:
         return self.received_in_window / self.seconds
 
     def as_json(self) -> dict[str, Any]:
+        # The server's own CPU plus its SQLite worker process's.
         server_cpu = self.cpu.get("server")
+        if server_cpu is not None:
+            server_cpu += self.cpu.get("server children", 0.0)
         per_message = (
             server_cpu * self.seconds / self.received_in_window * 1e6
             if server_cpu is not None and self.received_in_window
@@ -795,7 +799,8 @@ def text_report(report: dict[str, Any]) -> str:
         lines.append(
             f"{phase['name']:<28} {phase['messages_per_s']:>9,.0f} {ms(lat['p50']):>8}"
             f" {ms(lat['p90']):>8} {ms(lat['p99']):>8} {ms(lat['max']):>8}"
-            f" {cpu.get('server', 0):>9.2f} {cpu.get('clients', 0):>9.2f}"
+            f" {cpu.get('server', 0) + cpu.get('server children', 0):>9.2f}"
+            f" {cpu.get('clients', 0):>9.2f}"
             f" {'-' if per is None else f'{per:,.0f}':>10}"
         )
     lines.append("")

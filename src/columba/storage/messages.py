@@ -26,6 +26,7 @@ PostgreSQL), the loser fails on the unique index; the store runs this operation 
 from __future__ import annotations
 
 import secrets
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -134,6 +135,19 @@ def get_conversation(conversation_id: int) -> Op[Conversation]:
     return _conversation(row)
 
 
+def new_message_id() -> str:
+    """A new message id: 32 lowercase hex digits, time first, then 72 random bits.
+
+    The first 14 digits are the wall-clock time in microseconds, so new ids sort after older
+    ones and every index keyed by a message id (``messages``, ``delivery_status``) grows at
+    its right edge: a commit of 100 messages dirties a few index pages instead of about 100
+    random ones, which halved the store's cost per message (decision 0022). The 72 random bits
+    keep ids unguessable and unique without coordination between nodes; a clock that steps
+    back costs locality, never correctness.
+    """
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+
 def store_batch(
     dialect: Dialect, batch: Sequence[NewMessage], *, now: int
 ) -> Op[list[StoredMessage]]:
@@ -155,7 +169,7 @@ def store_batch(
     for message in fresh:
         next_seq[message.conversation_id] += 1
         stored[(message.sender_id, message.client_key)] = StoredMessage(
-            message_id=secrets.token_hex(16),
+            message_id=new_message_id(),
             conversation_id=message.conversation_id,
             seq=next_seq[message.conversation_id],
             sender_id=message.sender_id,
