@@ -249,7 +249,8 @@ class StoredMessage:
     """A message as stored.
 
     Attributes:
-        message_id: The server id, 32 random hex digits (like Fetion's XI).
+        message_id: The server id, 32 hex digits, time first (like Fetion's XI;
+            ``messages.new_message_id``).
         conversation_id: The conversation it belongs to.
         seq: Its place in the conversation: 1, 2, 3 … with no gaps.
         sender_id: Who sent it.

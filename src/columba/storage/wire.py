@@ -17,7 +17,10 @@ from typing import Any
 
 #: Each registered class's field names, in order.
 _NAMES: dict[type, tuple[str, ...]] = {}
+#: Each slotted class's slot setters (member descriptors), in field order.
+_SETTERS: dict[type, tuple[Any, ...] | None] = {}
 _set = object.__setattr__
+_new = object.__new__
 
 
 def _names(cls: type) -> tuple[str, ...]:
@@ -27,9 +30,35 @@ def _names(cls: type) -> tuple[str, ...]:
     return names
 
 
+def _setters(cls: type) -> tuple[Any, ...] | None:
+    """The slot descriptors' ``__set__`` of ``cls``'s fields, or None (not all are slots)."""
+    if cls not in _SETTERS:
+        found: list[Any] = []
+        for name in _names(cls):
+            owner = next((k for k in cls.__mro__ if name in k.__dict__), object)
+            descriptor: Any = owner.__dict__.get(name)
+            if type(descriptor).__name__ != "member_descriptor":
+                _SETTERS[cls] = None
+                return None
+            found.append(descriptor.__set__)
+        _SETTERS[cls] = tuple(found)
+    return _SETTERS[cls]
+
+
 def rebuild(cls: type, values: tuple[Any, ...]) -> Any:
-    """The object of ``cls`` with these field values (what :func:`register`'s reducer names)."""
-    obj: Any = object.__new__(cls)
+    """The object of ``cls`` with these field values (what :func:`register`'s reducer names).
+
+    A slotted class's fields are set through their slot descriptors (half the cost of
+    ``object.__setattr__``, which a frozen dataclass needs).
+    """
+    obj: Any = _new(cls)
+    setters = _SETTERS.get(cls) or _setters(cls)
+    if setters is not None:
+        if len(values) != len(setters):
+            raise TypeError(f"{cls.__name__}: {len(values)} values for {len(setters)} fields")
+        for setter, value in zip(setters, values, strict=False):  # lengths checked above
+            setter(obj, value)
+        return obj
     for name, value in zip(_names(cls), values, strict=True):
         _set(obj, name, value)
     return obj
