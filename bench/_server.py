@@ -238,6 +238,8 @@ class Server:
 
     storage: Storage
     max_connections: int = 100_000
+    #: ``[server] event_loop_cpus`` ("" lets the kernel place everything).
+    event_loop_cpus: str = ""
     addresses: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="columba-bench-")))
@@ -260,6 +262,8 @@ class Server:
 
     def _config(self) -> Path:
         text = f"""
+[server]
+event_loop_cpus = "{self.event_loop_cpus}"
 [listen]
 sip_udp = "off"
 sip_tcp = "127.0.0.1:0"

@@ -57,6 +57,8 @@ from typing import Any, ClassVar, TextIO
 
 import _server  # bench/ is sys.path[0] when this file runs as a script
 
+from columba import affinity
+
 DOMAIN = "fetion.com.cn"
 CRLF2 = b"\r\n\r\n"
 #: How long receivers may take to get the messages still in flight once sending stops.
@@ -609,8 +611,12 @@ def run_phase(
     target_pids: dict[str, int],
     profile: Path | None = None,
     log: Callable[[str], None],
+    client_cpus: frozenset[int] | None = None,
 ) -> Phase:
-    """Start the workers on ``pairs``, measure, and add up what they report."""
+    """Start the workers on ``pairs``, measure, and add up what they report.
+
+    ``client_cpus``: the CPUs the load generator processes may run on (None: any).
+    """
     workers = []
     shares = [pairs[i :: args.workers] for i in range(args.workers)]
     for share in shares:
@@ -636,6 +642,8 @@ def run_phase(
             text=True,
             env=os.environ.copy(),
         )
+        if client_cpus:
+            os.sched_setaffinity(process.pid, client_cpus)
         assert process.stdin is not None
         process.stdin.write(json.dumps(job) + "\n")
         process.stdin.flush()
@@ -717,10 +725,20 @@ def server_phase(
     *,
     profile: Path | None,
     log: Callable[[str], None],
+    pinned: bool = True,
 ) -> Phase:
-    """Accounts, then the measured run, against a fresh server on ``storage``."""
+    """Accounts, then the measured run, against a fresh server on ``storage``.
+
+    ``pinned``: the server gets ``--event-loop-cpus`` and the load generator the other CPUs
+    (when ``--event-loop-cpus`` names any); otherwise the kernel places everything.
+    """
+    cpus = args.event_loop_cpus if pinned else frozenset()
     try:
-        with _server.Server(storage=storage, max_connections=4 * args.pairs + 100) as server:
+        with _server.Server(
+            storage=storage,
+            max_connections=4 * args.pairs + 100,
+            event_loop_cpus=affinity.format_cpus(cpus),
+        ) as server:
             accounts, seconds = server.create_accounts(2 * args.pairs, threads=8)
             log(
                 f"{name}: {len(accounts)} accounts made in {seconds:.1f} s "
@@ -742,8 +760,15 @@ def server_phase(
                 target_pids={"server": server.pid},
                 profile=profile,
                 log=log,
+                client_cpus=args.client_cpus if cpus else None,
             )
             phase.notes.append(f"storage {storage.label}")
+            phase.notes.append(
+                f"event loop on CPU {affinity.format_cpus(cpus)}, load generator and server"
+                f" helpers on CPU {affinity.format_cpus(args.client_cpus)}"
+                if cpus
+                else "CPU placement left to the kernel"
+            )
             phase.notes.append(f"accounts: {len(accounts)} in {seconds:.1f} s")
             tail = server.log_tail(600).strip()
             if tail:
@@ -783,6 +808,12 @@ def text_report(report: dict[str, Any]) -> str:
         f"{s['workers']} load process(es), body {s['body_bytes']} B, "
         f"{'offered ' + format(s['rate'], ',.0f') + ' msg/s, ' if s['rate'] else ''}"
         f"warm-up {s['warmup']} s, measured {s['seconds']} s",
+        (
+            f"server event loop on CPU {s['event_loop_cpus']}, load generator and the server's"
+            f" helpers on CPU {s['client_cpus']} (rows marked unpinned: placed by the kernel)"
+            if s["event_loop_cpus"]
+            else "CPU placement left to the kernel"
+        ),
         "",
         f"{'target':<28} {'msg/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}"
         f" {'srv cores':>9} {'cli cores':>9} {'srv µs/msg':>10}",
@@ -866,12 +897,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--baseline",
         help="comma-separated baselines measured in the same run: null, memory, "
-        "sqlite-thread, none (default null,memory; --quick: null)",
+        "sqlite-thread, unpinned (the main run with CPU placement left to the kernel), none "
+        "(default null,memory,unpinned; --quick: null)",
     )
     parser.add_argument(
         "--rate",
         type=float,
         help="offered load in messages/s over all pairs (default: as fast as the window allows)",
+    )
+    parser.add_argument(
+        "--event-loop-cpus",
+        help="the server's [server] event_loop_cpus, e.g. 0 or 0-1; the load generator runs on "
+        "the other CPUs (default: 0 on a machine with 2 or more CPUs; none: let the kernel "
+        "place everything)",
     )
     parser.add_argument("--client", choices=("raw", "library"), default="raw")
     parser.add_argument("--workers", type=int, default=1, help="load generator processes")
@@ -891,10 +929,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.pairs = args.pairs or (2 if quick else 50)
     args.seconds = args.seconds or (1.0 if quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if quick else 2.0)
-    baseline = args.baseline or ("null" if quick else "null,memory")
+    baseline = args.baseline or ("null" if quick else "null,memory,unpinned")
     args.baselines = [b for b in baseline.split(",") if b and b != "none"]
-    if set(args.baselines) - {"null", "memory", "sqlite-thread"}:
-        parser.error("--baseline takes null, memory, sqlite-thread or none")
+    if set(args.baselines) - {"null", "memory", "sqlite-thread", "unpinned"}:
+        parser.error("--baseline takes null, memory, sqlite-thread, unpinned or none")
+    available = affinity.available_cpus() or frozenset()
+    cpus = args.event_loop_cpus
+    if cpus is None:
+        cpus = "0" if len(available) >= 2 and 0 in available else ""
+    try:
+        args.event_loop_cpus = affinity.parse_cpu_list("" if cpus == "none" else cpus)
+        if args.event_loop_cpus:
+            affinity.plan(args.event_loop_cpus)
+    except affinity.CpuListError as exc:
+        parser.error(f"--event-loop-cpus: {exc}")
+    args.client_cpus = (available - args.event_loop_cpus) or available
+    if not args.event_loop_cpus and "unpinned" in args.baselines:
+        args.baselines.remove("unpinned")  # the main run already is
     if args.pairs < 1 or args.window < 1 or args.workers < 1 or args.seconds <= 0:
         parser.error("--pairs, --window, --workers and --seconds must be positive")
     if args.body_bytes < 32:
@@ -923,6 +974,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
         phases.append(server_phase(main_name, storage, args, profile=args.profile, log=log))
         if args.profile is not None and args.profile.suffix == ".txt" and args.profile.exists():
             profile_summary = _server.summarize_profile(args.profile)
+        if "unpinned" in args.baselines:
+            (Path(scratch) / "unpinned").mkdir()
+            unpinned = _server.open_storage(
+                args.storage, Path(scratch) / "unpinned", postgres_url=args.postgres_url
+            )
+            phases.append(
+                server_phase(
+                    f"{main_name}, unpinned", unpinned, args, profile=None, log=log, pinned=False
+                )
+            )
         if "memory" in args.baselines and args.storage != "memory":
             phases.append(
                 server_phase(
@@ -957,6 +1018,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout) -> int:
             "seconds": args.seconds,
             "storage": args.storage,
             "baselines": args.baselines,
+            "event_loop_cpus": affinity.format_cpus(args.event_loop_cpus),
+            "client_cpus": affinity.format_cpus(args.client_cpus),
         },
         "phases": results,
         "ratios": ratios,

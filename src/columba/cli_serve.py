@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import sys
 
+from columba import affinity
 from columba.cli_config import add_config_arguments
 from columba.config import ConfigError, load_config
 from columba.log import setup_logging
@@ -39,6 +40,12 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"columba serve: {line}", file=sys.stderr)
         return 2
     setup_logging(str(config.log.level), str(config.log.format))
+    try:
+        # Before anything starts: CPUs this machine does not have are a setting to fix.
+        affinity.plan(affinity.parse_cpu_list(config.server.event_loop_cpus))
+    except affinity.CpuListError as exc:
+        print(f"columba serve: [server] event_loop_cpus: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(serve(config))
     except KeyboardInterrupt:

@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from columba import affinity
+
 ENV_PREFIX = "COLUMBA_"
 
 #: A DNS host name (RFC 1123 §2.1): dot-separated labels of letters, digits and inner hyphens.
@@ -310,6 +312,13 @@ def _check_realm(value: str) -> None:
         raise _Invalid(f"{value!r} must be printable text without quotes or backslashes")
 
 
+def _check_cpu_list(value: str) -> None:
+    try:
+        affinity.parse_cpu_list(value)
+    except affinity.CpuListError as exc:
+        raise _Invalid(f"{value!r}: {exc}") from None
+
+
 def _check_node_name(value: str) -> None:
     if _NODE_NAME_RE.match(value) is None:
         raise _Invalid(f"{value!r} must be letters, digits, '.', '_' or '-' (at most 63)")
@@ -402,6 +411,10 @@ class ServerConfig:
         gc_threshold: Allocations between the garbage collector's young-generation passes
             once the server is up (``gc.set_threshold``; 0 keeps Python's 700). Start-up
             objects are frozen out of collection (``gc.freeze``) either way.
+        event_loop_cpus: CPUs for the event loop alone (``"0"``, ``"0,2"``, ``"2-3"``); the
+            node's helpers (the SQLite worker process, hashing threads) then run on the
+            others. ``""`` (the default) lets the kernel place everything
+            (:mod:`columba.affinity`, decision 0023).
     """
 
     domain: str = field(default="columba.local", metadata=_cast(_Text(_check_domain)))
@@ -411,6 +424,7 @@ class ServerConfig:
     )
     data_dir: Path = field(default=DEFAULT_DATA_DIR, metadata=_cast(_Path()))
     gc_threshold: int = field(default=50_000, metadata=_cast(_integer(0, 10_000_000)))
+    event_loop_cpus: str = field(default="", metadata=_cast(_Text(_check_cpu_list)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ from typing import TextIO
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from columba import affinity
 from columba.cluster.join import join as join_cluster
 from columba.config import Config
 from columba.core.accounts import PasswordPolicy
@@ -201,6 +202,9 @@ class Node:
                 group.create_task(self.im.expire_bindings())
                 group.create_task(self.im.delivery.run_committer())
                 tune_gc(self.config.server.gc_threshold)
+                cpus = affinity.parse_cpu_list(self.config.server.event_loop_cpus)
+                if cpus:
+                    affinity.place(cpus, asyncio.get_running_loop())
                 print("columba ready", file=self._out, flush=True)
                 if ready is not None:
                     ready()
