@@ -764,8 +764,8 @@ def server_phase(
             )
             phase.notes.append(f"storage {storage.label}")
             phase.notes.append(
-                f"event loop on CPU {affinity.format_cpus(cpus)}, load generator and server"
-                f" helpers on CPU {affinity.format_cpus(args.client_cpus)}"
+                f"server event loop on CPU {affinity.format_cpus(cpus)}, its helpers on the"
+                f" others; load generator on CPU {affinity.format_cpus(args.client_cpus)}"
                 if cpus
                 else "CPU placement left to the kernel"
             )
@@ -809,8 +809,8 @@ def text_report(report: dict[str, Any]) -> str:
         f"{'offered ' + format(s['rate'], ',.0f') + ' msg/s, ' if s['rate'] else ''}"
         f"warm-up {s['warmup']} s, measured {s['seconds']} s",
         (
-            f"server event loop on CPU {s['event_loop_cpus']}, load generator and the server's"
-            f" helpers on CPU {s['client_cpus']} (rows marked unpinned: placed by the kernel)"
+            f"server: event loop on CPU {s['event_loop_cpus']}, its helpers on the others; load"
+            f" generator on CPU {s['client_cpus']} (rows marked unpinned: the kernel places all)"
             if s["event_loop_cpus"]
             else "CPU placement left to the kernel"
         ),
@@ -911,6 +911,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the other CPUs (default: 0 on a machine with 2 or more CPUs; none: let the kernel "
         "place everything)",
     )
+    parser.add_argument(
+        "--client-cpus",
+        default="others",
+        help="CPUs of the load generator when the server is pinned: others (default: every CPU "
+        "but the event loop's, as if the clients were elsewhere), any, or a list like 1",
+    )
     parser.add_argument("--client", choices=("raw", "library"), default="raw")
     parser.add_argument("--workers", type=int, default=1, help="load generator processes")
     parser.add_argument("--body-bytes", type=int, default=64, help="message body size")
@@ -943,7 +949,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             affinity.plan(args.event_loop_cpus)
     except affinity.CpuListError as exc:
         parser.error(f"--event-loop-cpus: {exc}")
-    args.client_cpus = (available - args.event_loop_cpus) or available
+    if args.client_cpus == "others":
+        args.client_cpus = (available - args.event_loop_cpus) or available
+    elif args.client_cpus == "any":
+        args.client_cpus = available
+    else:
+        try:
+            args.client_cpus = affinity.parse_cpu_list(args.client_cpus)
+            affinity.plan(args.client_cpus)
+        except affinity.CpuListError as exc:
+            parser.error(f"--client-cpus: {exc}")
     if not args.event_loop_cpus and "unpinned" in args.baselines:
         args.baselines.remove("unpinned")  # the main run already is
     if args.pairs < 1 or args.window < 1 or args.workers < 1 or args.seconds <= 0:
