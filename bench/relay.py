@@ -1,7 +1,8 @@
 """Messages relayed per second by the IM server, end to end, with their latency.
 
 Run: ``uv run python bench/relay.py [--pairs 50] [--seconds 10] [--window 4] [--rate R]
-[--storage sqlite|postgresql] [--client raw|library] [--workers 1] [--profile FILE.txt]``,
+[--storage sqlite|postgresql] [--client raw|library] [--workers 1] [--profile FILE.txt]
+[--event-loop-cpus 0|none] [--client-cpus others|any|LIST]``,
 or ``--quick`` for a smoke run of a few seconds. ``bench/README.md`` has figures.
 
 N pairs of SIP-C devices log in over TCP; in each pair one device sends ``M`` messages to the
@@ -16,8 +17,11 @@ mostly queueing (outstanding messages / throughput); ``--rate`` offers a fixed l
 shows the latency below saturation.
 
 The load generator runs in separate processes (``--workers``, each holding whole pairs), never
-in the server's, so on a 2-core machine the server and the clients can each have a core
-(nothing pins them). CPU use of every process over the measured window is read from ``/proc``
+in the server's. On a machine with 2 or more CPUs the server runs with ``[server]
+event_loop_cpus`` (``--event-loop-cpus``, default CPU 0: its event loop alone there, its
+helpers on the other CPUs) and the load generator, which stands in for phones that are
+elsewhere, on the CPUs other than the loop's (``--client-cpus others``); the ``unpinned``
+baseline is the same server with the kernel placing everything (decision 0023). CPU use of every process over the measured window is read from ``/proc``
 and printed beside the rates, with the server's CPU time per relayed message ("srv": the server
 process and its children, the SQLite worker process among them).
 
