@@ -21,7 +21,8 @@ in the server's. On a machine with 2 or more CPUs the server runs with ``[server
 event_loop_cpus`` (``--event-loop-cpus``, default CPU 0: its event loop alone there, its
 helpers on the other CPUs) and the load generator, which stands in for phones that are
 elsewhere, on the CPUs other than the loop's (``--client-cpus others``); the ``unpinned``
-baseline is the same server with the kernel placing everything (decision 0023). CPU use of every process over the measured window is read from ``/proc``
+baseline is the same server with the kernel placing everything (decision 0023). CPU use of
+every process over the measured window is read from ``/proc``
 and printed beside the rates, with the server's CPU time per relayed message ("srv": the server
 process and its children, the SQLite worker process among them).
 
