@@ -37,13 +37,14 @@ class NodeServer(_server.Server):
     namespace: str = "bench"
     lease_seconds: int = 30
 
+    def _server_settings(self) -> str:
+        return f'node_name = "{self.node_name}"'
+
     def _config(self) -> Path:
         path = super()._config()
         path.write_text(
             path.read_text()
             + f"""
-[server]
-node_name = "{self.node_name}"
 [registry]
 url = "{self.redis}"
 namespace = "{self.namespace}"

@@ -260,10 +260,15 @@ class Server:
         assert self.process is not None
         return self.process.pid
 
+    def _server_settings(self) -> str:
+        """More ``[server]`` lines (a subclass's; TOML allows one ``[server]`` table)."""
+        return ""
+
     def _config(self) -> Path:
         text = f"""
 [server]
 event_loop_cpus = "{self.event_loop_cpus}"
+{self._server_settings()}
 [listen]
 sip_udp = "off"
 sip_tcp = "127.0.0.1:0"
