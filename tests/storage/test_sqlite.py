@@ -54,6 +54,7 @@ def test_url_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("sqlite:///x.db?synchronous=sometimes", "synchronous"),
         ("sqlite:///x.db?busy_timeout=soon", "integer"),
         ("sqlite:///x.db?worker=fork", "worker"),
+        ("sqlite:///x.db?reader=2", "reader must be on or off"),
         ("mysql://root@localhost/columba", "unknown scheme"),
         ("postgresql://u@h/db?pool_size=3", "unknown pool parameters"),
         ("postgresql://u@h/db?pool_min_size=5&pool_max_size=2", "above"),

@@ -131,12 +131,14 @@ def test_a_dead_worker_makes_the_store_unavailable(tmp_path: Path) -> None:
     async def scenario() -> None:
         store = await open_store(f"sqlite:///{tmp_path}/a.db")
         engine = engine_of(store)
-        os.kill(engine._process.pid, signal.SIGKILL)
-        await engine._process.wait()
+        os.kill(engine._writer.process.pid, signal.SIGKILL)
+        await engine._writer.process.wait()
         with pytest.raises(Unavailable, match="worker process is gone"):
-            await store.devices(1)
+            await store.register_device(1, "pc")
         with pytest.raises(Unavailable):  # and stays so
             await probe(store)
+        # Reads sent whole still have the reader (the last committed state).
+        assert await store.devices(1) == []
         await store.close()
         with pytest.raises(StorageError, match="closed"):
             await store.devices(1)
@@ -147,9 +149,11 @@ def test_a_dead_worker_makes_the_store_unavailable(tmp_path: Path) -> None:
 def test_the_worker_exits_when_the_store_closes(tmp_path: Path) -> None:
     async def scenario() -> None:
         store = await open_store(f"sqlite:///{tmp_path}/a.db")
-        process = engine_of(store)._process
+        engine = engine_of(store)
+        assert engine._reader is not None
+        processes = [engine._writer.process, engine._reader.process]
         await store.close()
-        assert process.returncode == 0
+        assert [p.returncode for p in processes] == [0, 0]
 
     asyncio.run(scenario())
 
@@ -187,3 +191,107 @@ def test_records_pickle_to_equal_copies() -> None:
         assert copy == record
         assert hash(copy) == hash(record)
         assert type(copy) is type(record)
+
+
+def test_reads_sent_whole_go_to_the_reader_and_see_every_committed_write(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            engine = engine_of(store)
+            assert engine._reader is not None
+            calls: list[str] = []
+            for worker in (engine._writer, engine._reader):
+                real = worker.round_trip
+
+                async def counted(data: bytes, real=real, role=worker.role) -> object:
+                    calls.append(role)
+                    return await real(data)
+
+                worker.round_trip = counted  # type: ignore[method-assign]
+            for i in range(20):
+                await store.register_device(7, f"d{i}")
+                # Read right after the write returned: the reader sees it.
+                assert len(await store.devices(7)) == i + 1
+            assert calls.count("reader") == 20
+            assert calls.count("worker") == 20
+
+    asyncio.run(scenario())
+
+
+def test_reads_go_on_beside_a_long_write(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            await store.register_device(7, "pc")
+            engine = engine_of(store)
+            # A write that holds the write lock for 0.5 s (statement by statement, a lambda).
+            write = asyncio.create_task(engine.run(lambda: _slow_write(0.5)))
+            await asyncio.sleep(0.1)
+            started = asyncio.get_running_loop().time()
+            assert [d.device_id for d in await store.devices(7)] == ["pc"]
+            assert asyncio.get_running_loop().time() - started < 0.3
+            assert not write.done()
+            await write
+
+    asyncio.run(scenario())
+
+
+def _slow_write(seconds: float) -> Op[None]:
+    yield Statement(sql="INSERT INTO settings (key, value, updated_at) VALUES ('slow', 'x', 0)")
+    # A recursive CTE that keeps the writer busy inside its transaction.
+    yield Statement(
+        sql="WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+        " SELECT count(*) FROM n",
+        args=(int(seconds * 4_000_000),),
+        returns_rows=True,
+    )
+
+
+def test_a_dead_reader_leaves_the_reads_to_the_writer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            engine = engine_of(store)
+            assert engine._reader is not None
+            os.kill(engine._reader.process.pid, signal.SIGKILL)
+            await engine._reader.process.wait()
+            await store.register_device(7, "pc")
+            with pytest.raises(Unavailable, match="reader process is gone"):
+                await store.devices(7)  # the read that finds it dead
+            assert [d.device_id for d in await store.devices(7)] == ["pc"]
+
+    asyncio.run(scenario())
+
+
+def test_an_in_memory_database_has_no_reader() -> None:
+    async def scenario() -> None:
+        async with await open_store("sqlite:///:memory:") as store:
+            assert engine_of(store)._reader is None
+            await store.register_device(7, "pc")
+            assert [d.device_id for d in await store.devices(7)] == ["pc"]
+
+    asyncio.run(scenario())
+
+
+def test_the_reader_refuses_a_write_operation(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db") as store:
+            reader = engine_of(store)._reader
+            assert reader is not None
+            from columba.storage import delivery
+
+            request = _shipped(partial(delivery.register_device, 7, "pc", now=0), True)
+            assert request is not None
+            with pytest.raises(ValueError, match="reader"):
+                await reader.round_trip(request)
+
+    asyncio.run(scenario())
+
+
+def test_reader_off_in_the_url_keeps_one_worker(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with await open_store(f"sqlite:///{tmp_path}/a.db?reader=off") as store:
+            assert engine_of(store)._reader is None
+            await store.register_device(7, "pc")
+            assert [d.device_id for d in await store.devices(7)] == ["pc"]
+
+    asyncio.run(scenario())

@@ -12,7 +12,9 @@ The connection helpers (:func:`connect`, :func:`execute`) are also what the thre
 Protocol, on standard input and output: frames of a 4-byte big-endian length and a pickle.
 The parent is the only peer (a private pipe), so pickle is safe here.
 
-Requests (tuples): ``("open", path, synchronous, busy_timeout_ms, sys_path)``;
+Requests (tuples): ``("open", path, synchronous, busy_timeout_ms, sys_path[, reader])``
+(``reader``: this worker serves read-only operations beside the writer, each in a
+transaction of its own so that it reads one snapshot);
 ``("exec", begin, sql, args, many, returns_rows)`` (``begin``: start a write transaction
 with ``BEGIN IMMEDIATE`` first); ``("end", commit)`` (commit, or roll back if one is open);
 ``("op", write, module, name, args, kwargs)``: a whole operation in one round trip, the
@@ -125,14 +127,22 @@ def _write(stream: BinaryIO, value: tuple[Any, ...]) -> None:
     stream.flush()
 
 
-def run_op(connection: sqlite3.Connection, write: bool, op: Any, result: Any) -> Any:
+def run_op(
+    connection: sqlite3.Connection, write: bool, op: Any, result: Any, *, snapshot: bool = False
+) -> Any:
     """Drive an operation (a generator of statements) in one transaction; its value.
 
     ``result`` makes what each statement sends back into the operation (``sql.Result``,
-    passed in so that this module imports only the standard library).
+    passed in so that this module imports only the standard library). A read (``write``
+    False) runs statement by statement in autocommit, unless ``snapshot``: then in a deferred
+    transaction, so that all its statements see one state of the database (a reader beside the
+    writer needs that; on the writer's own connection nothing commits in between).
     """
+    begun = write or snapshot
     if write:
         connection.execute("BEGIN IMMEDIATE")
+    elif snapshot:
+        connection.execute("BEGIN")
     try:
         try:
             statement = next(op)
@@ -147,7 +157,7 @@ def run_op(connection: sqlite3.Connection, write: bool, op: Any, result: Any) ->
                 statement = op.send(result(rows=rows, rowcount=rowcount))
         except StopIteration as stop:
             value = stop.value
-        if write:
+        if begun:
             connection.execute("COMMIT")
         return value
     except BaseException:
@@ -163,12 +173,16 @@ def _operation(request: tuple[Any, ...]) -> Any:
     return getattr(importlib.import_module(module), name)(*args, **kwargs)
 
 
-def _answer(connection: sqlite3.Connection | None, request: tuple[Any, ...]) -> Any:
+def _answer(
+    connection: sqlite3.Connection | None, request: tuple[Any, ...], *, is_reader: bool = False
+) -> Any:
     kind = request[0]
     if kind == "op":
         assert connection is not None
+        if is_reader and request[1]:
+            raise ValueError("a write operation sent to the reader")
         result = importlib.import_module("columba.storage.sql").Result
-        return run_op(connection, request[1], _operation(request), result)
+        return run_op(connection, request[1], _operation(request), result, snapshot=is_reader)
     if kind == "exec":
         assert connection is not None
         _, begin, sql, args, many, returns_rows = request
@@ -188,6 +202,7 @@ def _answer(connection: sqlite3.Connection | None, request: tuple[Any, ...]) -> 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """Answer requests until ``close`` or the end of the input."""
     connection: sqlite3.Connection | None = None
+    is_reader = False
     while True:
         request = _read(requests)
         if request is None or request[0] == "close":
@@ -200,9 +215,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
             if request[0] == "open":
                 sys.path[:0] = [entry for entry in request[4] if entry not in sys.path]
                 connection = connect(request[1], request[2], request[3])
+                is_reader = len(request) > 5 and bool(request[5])
                 answer: tuple[Any, ...] = ("ok", None)
             else:
-                answer = ("ok", _answer(connection, request))
+                answer = ("ok", _answer(connection, request, is_reader=is_reader))
         except sqlite3.Error as error:
             name = getattr(error, "sqlite_errorname", "")
             answer = ("error", type(error).__name__, name, str(error))

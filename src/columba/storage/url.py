@@ -13,7 +13,8 @@ URL                                         database
 Query parameters tune the driver. SQLite: ``synchronous`` (``full`` by default, or ``normal``,
 ``extra``, ``off``), ``busy_timeout`` (milliseconds, 5000 by default) and ``worker``: where the
 connection runs, ``process`` (a worker process of its own, the default; decision 0019) or
-``thread`` (a thread of this process). PostgreSQL:
+``thread`` (a thread of this process); with ``process``, ``reader`` (``on`` by default, or
+``off``): a second worker process that serves reads beside the writer (decision 0024). PostgreSQL:
 ``pool_min_size`` (1) and ``pool_max_size`` (10); every other parameter goes to asyncpg, which
 sends the ones it does not know as server settings (``?search_path=tenant1``).
 """
@@ -28,7 +29,7 @@ from columba.storage.base import Store
 from columba.storage.sql import Engine
 from columba.storage.store import SqlStore
 
-_SQLITE_PARAMETERS = frozenset({"synchronous", "busy_timeout", "worker"})
+_SQLITE_PARAMETERS = frozenset({"synchronous", "busy_timeout", "worker", "reader"})
 _SQLITE_WORKERS = frozenset({"process", "thread"})
 
 
@@ -64,9 +65,14 @@ async def _open_sqlite(url: str) -> Engine:
     worker = query.get("worker", "process").lower()
     if worker not in _SQLITE_WORKERS:
         raise ValueError(f"storage URL: worker must be one of {sorted(_SQLITE_WORKERS)}")
+    reader = query.get("reader", "on").lower()
+    if reader not in ("on", "off"):
+        raise ValueError("storage URL: reader must be on or off")
     if worker == "thread":
         return await SqliteEngine.open(path, synchronous=synchronous, busy_timeout_ms=busy)
-    return await SqliteProcessEngine.open(path, synchronous=synchronous, busy_timeout_ms=busy)
+    return await SqliteProcessEngine.open(
+        path, synchronous=synchronous, busy_timeout_ms=busy, reader=reader == "on"
+    )
 
 
 async def _open_postgres(url: str) -> Engine:
