@@ -159,7 +159,7 @@ class Storage:
 
 
 def sqlite_storage(
-    data_dir: Path, *, synchronous: str = "full", worker: str = "process"
+    data_dir: Path, *, synchronous: str = "full", worker: str = "process", reader: bool = True
 ) -> Storage:
     """A fresh SQLite file in ``data_dir`` (``synchronous=full`` and the worker process are the
     server's defaults; ``worker="thread"`` runs the connection in a thread of the server)."""
@@ -167,10 +167,12 @@ def sqlite_storage(
     options = [] if synchronous == "full" else [f"synchronous={synchronous}"]
     if worker != "process":
         options.append(f"worker={worker}")
+    elif not reader:
+        options.append("reader=off")
     query = "?" + "&".join(options) if options else ""
     return Storage(
         url=f"sqlite:///{path}{query}",
-        label=f"sqlite (synchronous={synchronous}, {worker})",
+        label=f"sqlite (synchronous={synchronous}, {worker}{'' if reader else ', no reader'})",
     )
 
 
@@ -203,11 +205,14 @@ def postgres_storage(url: str | None) -> Storage:
 
 
 def open_storage(kind: str, data_dir: Path, *, postgres_url: str | None = None) -> Storage:
-    """``sqlite``, ``sqlite-thread``, ``sqlite-normal``, ``memory`` or ``postgresql``."""
+    """``sqlite``, ``sqlite-thread``, ``sqlite-no-reader``, ``sqlite-normal``, ``memory`` or
+    ``postgresql``."""
     if kind == "sqlite":
         return sqlite_storage(data_dir)
     if kind == "sqlite-thread":
         return sqlite_storage(data_dir, worker="thread")
+    if kind == "sqlite-no-reader":
+        return sqlite_storage(data_dir, reader=False)
     if kind == "sqlite-normal":
         return sqlite_storage(data_dir, synchronous="normal")
     if kind == "memory":

@@ -892,10 +892,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--storage",
-        choices=("sqlite", "sqlite-thread", "postgresql", "sqlite-normal", "memory"),
+        choices=(
+            "sqlite",
+            "sqlite-thread",
+            "sqlite-no-reader",
+            "postgresql",
+            "sqlite-normal",
+            "memory",
+        ),
         default="sqlite",
         help="the main run's store: a SQLite file (synchronous=full, worker process: the "
         "server default), the same with the connection in a thread of the server, "
+        "the same without the reader process (?reader=off), "
         "PostgreSQL, SQLite with synchronous=normal, or sqlite:///:memory:",
     )
     parser.add_argument("--postgres-url", help="PostgreSQL server (default: scripts/test's)")
