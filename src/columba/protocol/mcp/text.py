@@ -168,21 +168,6 @@ _FIXED_OPS = frozenset(
 _ATTR_INDEX = {attr: index for index, attr in enumerate(XML_ATTRS)}
 
 
-def push_literal(buf: Buffer, raw: bytes) -> None:
-    """A literal run: one of ``0-9:;<=>?`` as itself, else its length in the code (1–47) or
-    ``Op.LITERAL`` and a varint length."""
-    length = len(raw)
-    if length == 1 and _SELF <= raw[0] <= _SELF_MAX:
-        buf.push_uint8(raw[0])
-        return
-    if length <= _LITERAL_SHORT_MAX:
-        buf.push_uint8(length)
-    else:
-        buf.push_uint8(_LITERAL)
-        buf.push_varint(length)
-    buf.push_bytes(raw)
-
-
 def push_tokens(
     buf: Buffer,
     tokens: list[Token],
@@ -239,7 +224,8 @@ def _push_pending(out: bytearray, raw: bytes, refs: Refs | None, record: bool) -
 
 
 def _push_literal(out: bytearray, raw: bytes) -> None:
-    """:func:`push_literal` on the output bytes."""
+    """A literal run: one of ``0-9:;<=>?`` as itself, else its length in the code (1–47) or
+    ``Op.LITERAL`` and a varint length."""
     length = len(raw)
     if length == 1 and _SELF <= raw[0] <= _SELF_MAX:
         out.append(raw[0])
