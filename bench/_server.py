@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from columba import affinity
+
 ADMIN_TOKEN = "bench-admin-token-" + secrets.token_hex(8)
 #: Where ``scripts/test`` finds PostgreSQL; ``--postgres-url`` or the variable override it.
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -73,17 +75,11 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
 
 
 def children_cpu_seconds(pid: int) -> float:
-    """CPU seconds of the live child processes of ``pid`` (the SQLite worker process).
-
-    Read from every ``/proc/<n>/stat`` whose parent is ``pid``: ``/proc/<pid>/task/*/children``
-    needs a kernel option these machines lack.
-    """
+    """CPU seconds of the live child processes of ``pid`` (the SQLite worker processes)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for child in affinity.child_pids(pid):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:  # ppid is field 4
-                total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
+            total += cpu_seconds(child)
     return total
 
 

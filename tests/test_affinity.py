@@ -142,11 +142,7 @@ def test_a_pinned_server_relays_with_its_worker_off_the_loop_cpu(tmp_path: Path)
         assert server.process is not None
         pid = server.process.pid
         assert sorted(os.sched_getaffinity(pid)) == [loop_cpu]  # the main thread
-        children = [
-            int(stat.parent.name)
-            for stat in Path("/proc").glob("[0-9]*/stat")
-            if _parent(stat) == pid
-        ]
+        children = affinity.child_pids(pid)
         assert children, "no SQLite worker process"
         for child in children:
             assert loop_cpu not in os.sched_getaffinity(child)
@@ -168,13 +164,6 @@ def test_a_pinned_server_relays_with_its_worker_off_the_loop_cpu(tmp_path: Path)
         assert "event loop pinned" in (server.log_path.read_text() if server.log_path else "")
     finally:
         server.stop()
-
-
-def _parent(stat: Path) -> int | None:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @pytest.mark.skipif(not AVAILABLE, reason="no sched_getaffinity here")

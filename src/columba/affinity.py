@@ -107,7 +107,7 @@ def place(wanted: frozenset[int], loop: asyncio.AbstractEventLoop) -> Placement:
     os.sched_setaffinity(0, event_loop)  # 0: the calling thread
     threads = _set_all(_thread_ids(os.getpid(), skip=main), helpers)
     processes = 0
-    for child in _child_pids(os.getpid()):
+    for child in child_pids(os.getpid()):
         processes += _set_all([child, *_thread_ids(child, skip=child)], helpers) > 0
     loop.set_default_executor(
         ThreadPoolExecutor(
@@ -166,7 +166,7 @@ def _thread_ids(pid: int, *, skip: int) -> list[int]:
     return []
 
 
-def _child_pids(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (``/proc/<pid>/task/*/children`` needs a kernel
     option that not every kernel has)."""
     children = []
