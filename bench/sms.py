@@ -337,6 +337,7 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
                     group.create_task(one(n))
 
         server_cpu = _server.cpu_seconds(node.pid)
+        workers_cpu = _server.children_cpu_seconds(node.pid)
         profiler = None
         if args.profile is not None:
             profiler = _server.start_profiler(node.pid, args.profile)
@@ -351,6 +352,7 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
                 await smsc_.changed.wait()
         elapsed = smsc_.last_submit - started
         cpu["server"] = _server.cpu_seconds(node.pid) - server_cpu
+        cpu["workers"] = _server.children_cpu_seconds(node.pid) - workers_cpu
         if profiler is not None:
             _server.stop_profiler(profiler)
         for device in devices:
@@ -383,6 +385,8 @@ async def measure(
             "mt_per_s": round(args.messages / seconds),
             "cpu_us_per_mt": round(cpu / args.messages * 1e6),
         }
+        if server_cpu is not None and "workers" in server_cpu:
+            row["worker_cpu_us_per_mt"] = round(server_cpu["workers"] / args.messages * 1e6)
         if submit_seconds and server_cpu is None:
             row["submit_mt_per_s"] = round(server.submits / submit_seconds)
         return row
@@ -459,12 +463,16 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows))
         return
-    print(f"{'':34} {'MT/s':>8} {'submit MT/s':>12} {'seconds':>8} {'ratio':>6} {'µs CPU/MT':>10}")
+    print(
+        f"{'':34} {'MT/s':>8} {'submit MT/s':>12} {'seconds':>8} {'ratio':>6} {'µs CPU/MT':>10}"
+        f" {'+workers':>9}"
+    )
     for row in rows:
         submit = row.get("submit_mt_per_s", "-")
+        workers = row.get("worker_cpu_us_per_mt", "-")
         print(
             f"{row['name']:34} {row['mt_per_s']:>8} {submit:>12} {row['seconds']:>8}"
-            f" {row['ratio']:>6} {row['cpu_us_per_mt']:>10}"
+            f" {row['ratio']:>6} {row['cpu_us_per_mt']:>10} {workers:>9}"
         )
 
 

@@ -55,6 +55,21 @@ def test_pair_conversation_is_found_from_either_side(backend: Backend) -> None:
     backend.run(scenario)
 
 
+def test_pair_conversations_makes_and_finds_many_in_one_call(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        existing = await store.pair_conversation(ALICE, BOB)
+        found = await store.pair_conversations([(BOB, ALICE), (CAROL, ALICE), (2, 3), (3, 2)])
+        assert set(found) == {(1, 2), (1, 3), (2, 3)}  # keyed (low, high), repeats merged
+        assert found[(1, 2)] == existing
+        assert len({c.conversation_id for c in found.values()}) == 3
+        for (low, high), conversation in found.items():
+            assert conversation.pair == (low, high)
+            assert await store.pair_conversation(high, low) == conversation
+        assert await store.pair_conversations([]) == {}
+
+    backend.run(scenario)
+
+
 def test_racing_creators_get_one_pair_conversation(backend: Backend) -> None:
     async def scenario(store: Store) -> None:
         found = await asyncio.gather(*(store.pair_conversation(4, 5) for _ in range(10)))

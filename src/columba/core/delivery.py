@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import cast
 
 from columba.core import outbound
+from columba.core.coalesce import Batcher, Coalescer
 from columba.core.outbox import Outbox, RequestLink
 from columba.core.registry import Binding, Registry
 from columba.storage import Account, DeviceAck, NewMessage, Recipient, Store, StoredMessage
@@ -83,6 +84,14 @@ class DeliveryService:
         # device registration; scaled out, these move behind the location registry.
         self._device_cache: dict[int, tuple[str, ...]] = {}
         self._conversations: dict[tuple[int, int], int] = {}
+        # Concurrent misses of one key share one store call (see ``core.coalesce``).
+        self._device_reads: Coalescer[int, tuple[str, ...]] = Coalescer(
+            self._device_cache.__setitem__
+        )
+        # New pairs are created many to a transaction (see ``core.coalesce``).
+        self._conversation_reads: Batcher[tuple[int, int], int] = Batcher(
+            self._pairs, self._conversations.__setitem__
+        )
         self._sids: dict[int, str] = {}
         #: Conversations that are groups (filled by the group server): their messages reach
         #: devices from the group's URI, with the sender in ``SO``.
@@ -284,6 +293,7 @@ class DeliveryService:
 
     def device_added(self, user_id: int, device_id: str) -> None:
         """Keep the device cache current when a device logs in for the first time."""
+        self._device_reads.forget(user_id)
         devices = self._device_cache.get(user_id)
         if devices is not None and device_id not in devices:
             self._device_cache[user_id] = (*devices, device_id)
@@ -291,17 +301,22 @@ class DeliveryService:
     async def _devices_of(self, user_id: int) -> tuple[str, ...]:
         devices = self._device_cache.get(user_id)
         if devices is None:
-            devices = tuple(d.device_id for d in await self._store.devices(user_id))
-            self._device_cache[user_id] = devices
+            devices = await self._device_reads.load(user_id, lambda: self._read_devices(user_id))
         return devices
+
+    async def _read_devices(self, user_id: int) -> tuple[str, ...]:
+        return tuple(d.device_id for d in await self._store.devices(user_id))
 
     async def _conversation(self, user_a: int, user_b: int) -> int:
         key = (min(user_a, user_b), max(user_a, user_b))
         conversation = self._conversations.get(key)
         if conversation is None:
-            conversation = (await self._store.pair_conversation(user_a, user_b)).conversation_id
-            self._conversations[key] = conversation
+            conversation = await self._conversation_reads.load(key)
         return conversation
+
+    async def _pairs(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
+        found = await self._store.pair_conversations(pairs)
+        return {pair: conversation.conversation_id for pair, conversation in found.items()}
 
     async def run_outbox(self, binding: Binding) -> None:
         """Deliver a device's pending messages until its binding ends. Owned by its link."""

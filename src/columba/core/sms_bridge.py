@@ -143,8 +143,11 @@ class SmsBridge:
         route_for: Callable[[str], str | None],
         wake: Callable[[str], None],
         config: BridgeConfig,
+        account: Callable[[int], Awaitable[Account]] | None = None,
     ) -> None:
         self._store = store
+        #: An account by id (``NotFound`` if none): the IM server's cached read in a node.
+        self._account = account or store.account
         self.uds = uds
         self._registry = registry
         self._delivery = delivery
@@ -399,7 +402,7 @@ class SmsBridge:
         recipient_sid = sms.destination
         if sms.recipient_id:
             with contextlib.suppress(NotFound):
-                recipient_sid = (await self._store.account(sms.recipient_id)).sid
+                recipient_sid = (await self._account(sms.recipient_id)).sid
         for binding in self._registry.bindings(sms.sender_id):
             if binding.dialect is Dialect.SIPC:
                 await self._notify(

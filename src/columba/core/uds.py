@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from columba.core.coalesce import Coalescer
 from columba.core.registry import Registry
 from columba.storage import Account, NotFound, Store
 from columba.storage.sms import SmsPreferences
@@ -139,6 +140,9 @@ class UserDataService:
         # STOP flags by phone, each read from the store at most every STOP_CACHE_SECONDS (a
         # STOP through this node is seen at once; through another node, within that time).
         self._stops: dict[str, tuple[bool, float]] = {}
+        # Concurrent misses of one key share one store read (see ``core.coalesce``).
+        self._pref_reads: Coalescer[int, SmsPreferences] = Coalescer(self._remember_prefs)
+        self._stop_reads: Coalescer[str, bool] = Coalescer(self._remember_stop)
 
     async def is_online(self, user_id: int) -> bool:
         """Whether the user has a device logged into IM (on this node or, scaled out, another;
@@ -169,11 +173,15 @@ class UserDataService:
         """A user's SMS preferences."""
         prefs = self._prefs.get(user_id)
         if prefs is None:
-            prefs = await self._store.sms.preferences(user_id)
-            if len(self._prefs) > 100_000:
-                self._prefs.clear()
-            self._prefs[user_id] = prefs
+            prefs = await self._pref_reads.load(
+                user_id, lambda: self._store.sms.preferences(user_id)
+            )
         return prefs
+
+    def _remember_prefs(self, user_id: int, prefs: SmsPreferences) -> None:
+        if len(self._prefs) > 100_000:
+            self._prefs.clear()
+        self._prefs[user_id] = prefs
 
     async def update_preferences(
         self,
@@ -200,6 +208,7 @@ class UserDataService:
             start, end = parse_quiet_hours(quiet_hours)
             prefs = replace(prefs, quiet_start=start, quiet_end=end)
         await self._store.sms.set_preferences(prefs)
+        self._pref_reads.forget(user_id)
         self._prefs[user_id] = prefs
         return prefs
 
@@ -210,16 +219,18 @@ class UserDataService:
         cached = self._stops.get(phone)
         if cached is not None and now - cached[1] < STOP_CACHE_SECONDS:
             return cached[0]
-        stopped = await self._store.sms.is_stopped(phone)
+        return await self._stop_reads.load(phone, lambda: self._store.sms.is_stopped(phone))
+
+    def _remember_stop(self, phone: str, stopped: bool) -> None:
         if len(self._stops) > 100_000:
             self._stops.clear()
-        self._stops[phone] = (stopped, now)
-        return stopped
+        self._stops[phone] = (stopped, time.monotonic())
 
     async def set_stopped(self, number: str, stopped: bool) -> bool:
         """Record STOP / START from a phone."""
         phone = number.lstrip("+")
         changed = await self._store.sms.set_stopped(phone, stopped)
+        self._stop_reads.forget(phone)
         self._stops[phone] = (stopped, time.monotonic())
         return changed
 

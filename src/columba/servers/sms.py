@@ -380,6 +380,7 @@ async def start_sms_leg(node: Node, group: asyncio.TaskGroup) -> SmsServer | Non
         notify=im.notify,
         route_for=server.route_for,
         wake=server.wake,
+        account=im.account,
         config=BridgeConfig(
             domain=node.config.server.domain,
             access_code=config.access_code,

@@ -247,6 +247,13 @@ class MessageStore(Protocol):
         """The conversation of two users, created on first use."""
         ...
 
+    async def pair_conversations(
+        self, pairs: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], Conversation]:
+        """:meth:`pair_conversation` for many pairs in one transaction, keyed by
+        ``(lower user id, higher user id)``."""
+        ...
+
     async def create_group_conversation(self) -> Conversation:
         """A new, empty group conversation."""
         ...

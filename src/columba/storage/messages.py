@@ -110,6 +110,20 @@ def pair_conversation(user_a: int, user_b: int, *, now: int) -> Op[Conversation]
     return _conversation(row)
 
 
+def pair_conversations(
+    pairs: Sequence[tuple[int, int]], *, now: int
+) -> Op[dict[tuple[int, int], Conversation]]:
+    """:func:`pair_conversation` for many pairs in one transaction, keyed ``(low, high)``.
+
+    The pairs are taken in order, so that two nodes creating overlapping sets cannot
+    deadlock on PostgreSQL.
+    """
+    out: dict[tuple[int, int], Conversation] = {}
+    for low, high in sorted({(min(a, b), max(a, b)) for a, b in pairs}):
+        out[(low, high)] = yield from pair_conversation(low, high, now=now)
+    return out
+
+
 def create_group_conversation(*, now: int) -> Op[Conversation]:
     """A new, empty group conversation (its members are kept by the group server)."""
     conversation_id = yield from next_counter("conversation_id")

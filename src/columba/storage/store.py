@@ -299,6 +299,12 @@ class SqlStore:
         now = self._now()
         return await self._engine.run(partial(messages.pair_conversation, user_a, user_b, now=now))
 
+    async def pair_conversations(
+        self, pairs: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], Conversation]:
+        now = self._now()
+        return await self._engine.run(partial(messages.pair_conversations, tuple(pairs), now=now))
+
     async def create_group_conversation(self) -> Conversation:
         now = self._now()
         return await self._engine.run(partial(messages.create_group_conversation, now=now))

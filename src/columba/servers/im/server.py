@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from columba.core.accounts import PasswordPolicy
+from columba.core.coalesce import Coalescer
 from columba.core.delivery import DeliveryConfig, DeliveryService
 from columba.core.login import LoginPolicy, LoginService
 from columba.core.presence import PresenceService
@@ -102,6 +103,12 @@ class ImServer:
         self._accounts: dict[int, Account] = {}
         self._ids: dict[str, int] = {}
         self._blocked: dict[int, frozenset[int]] = {}
+        # Concurrent misses of one key share one store read (see ``core.coalesce``).
+        self._account_reads: Coalescer[int, Account] = Coalescer(
+            lambda _, account: self._remember(account)
+        )
+        self._identity_reads: Coalescer[str, Account | None] = Coalescer(self._remember_identity)
+        self._block_reads: Coalescer[int, frozenset[int]] = Coalescer(self._blocked.__setitem__)
         self.policy = semantic.ServerPolicy(
             accepted_types=ACCEPTED_TYPES,
             is_proxy=False,
@@ -234,17 +241,22 @@ class ImServer:
         if user_id is not None:
             cached = await self.account(user_id)
             return None if cached.is_disabled else cached
+        account = await self._identity_reads.load(identity, lambda: self._find(identity))
+        return None if account is None or account.is_disabled else account
+
+    async def _find(self, identity: str) -> Account | None:
         try:
             if identity.isdigit() and len(identity) == 9:
-                account = await self.store.account_by_sid(identity)
-            else:
-                number = identity if identity.startswith("+") else "+" + identity
-                account = await self.store.account_by_number(number)
+                return await self.store.account_by_sid(identity)
+            number = identity if identity.startswith("+") else "+" + identity
+            return await self.store.account_by_number(number)
         except (NotFound, ValueError):
             return None
-        self._remember(account)
-        self._ids[identity] = account.user_id
-        return None if account.is_disabled else account
+
+    def _remember_identity(self, identity: str, account: Account | None) -> None:
+        if account is not None:
+            self._remember(account)
+            self._ids[identity] = account.user_id
 
     def cached_account(self, user_id: int) -> Account | None:
         """An account from the node's cache only (None if not cached); never disabled."""
@@ -268,8 +280,7 @@ class ImServer:
         """
         account = self._accounts.get(user_id)
         if account is None:
-            account = await self.store.account(user_id)
-            self._remember(account)
+            account = await self._account_reads.load(user_id, lambda: self.store.account(user_id))
         return account
 
     def _remember(self, account: Account) -> None:
@@ -281,6 +292,8 @@ class ImServer:
     def forget_account(self, user_id: int) -> None:
         """Drop cached copies of an account (after it changed)."""
         self._accounts.pop(user_id, None)
+        self._account_reads.forget(user_id)
+        self._identity_reads.forget_all()
         for key in [k for k, v in self._ids.items() if v == user_id]:
             del self._ids[key]
 
@@ -288,13 +301,16 @@ class ImServer:
         """True when ``owner_id`` blocks ``other_id`` (cached per owner)."""
         blocked = self._blocked.get(owner_id)
         if blocked is None:
-            blocked = frozenset(await self.store.blocked(owner_id))
-            self._blocked[owner_id] = blocked
+            blocked = await self._block_reads.load(owner_id, lambda: self._read_blocks(owner_id))
         return other_id in blocked
+
+    async def _read_blocks(self, owner_id: int) -> frozenset[int]:
+        return frozenset(await self.store.blocked(owner_id))
 
     def forget_blocks(self, owner_id: int) -> None:
         """Drop the cached block list of a user (after a block or unblock)."""
         self._blocked.pop(owner_id, None)
+        self._block_reads.forget(owner_id)
 
     def session(self, link: Link, sid: str | None = None) -> Binding | None:
         """The binding this link is logged in with (the one for ``sid`` if given)."""
