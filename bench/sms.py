@@ -22,7 +22,11 @@ Two rows, measured in the same run against the same SMSC:
 
 Columns: **MT/s** = messages / seconds from the first offer to the last receipt applied;
 **submit MT/s** = until the SMSC saw the last submit_sm (node only); **ratio** = MT/s over
-the baseline's. Progress goes to stderr, the report to stdout.
+the baseline's; **µs CPU/MT** = CPU of the process doing the work (for the end-to-end row,
+the ``columba serve`` process) per MT; **+workers** = its SQLite worker processes. Under the
+table, the end-to-end row's CPU per MT of every process taking part (server, SQLite workers,
+SMSC, load generator) and the cores they kept busy: on a small machine that is the budget a
+target rate leaves. Progress goes to stderr, the report to stdout.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +61,7 @@ from columba.sms.segment import split_message
 from columba.sms.session import SessionConfig
 from columba.sms.userdata import with_part
 from columba.storage import Account, open_store
+from columba.storage.sms import OutboxSms
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "interop_smpp" / "node"
@@ -216,14 +221,14 @@ async def sms_leg(
             )
             on_final = bridge.on_final
 
-            async def counted(batch: list) -> None:  # type: ignore[type-arg]
+            async def counted(batch: Sequence[OutboxSms]) -> None:
                 nonlocal finished
                 await on_final(batch)
                 finished += sum(1 for sms in batch if sms.state == "delivered")
                 if finished >= messages:
                     done.set()
 
-            bridge.on_final = counted  # type: ignore[method-assign]
+            bridge.on_final = counted  # type: ignore[method-assign,assignment]
             server.bridge = bridge
             now = datetime.now(tz=UTC)
             sender = _account(1, "+8613800000001", now)
@@ -338,6 +343,8 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
 
         server_cpu = _server.cpu_seconds(node.pid)
         workers_cpu = _server.children_cpu_seconds(node.pid)
+        smsc_cpu = _server.cpu_seconds(smsc_.process.pid)
+        client_cpu = time.process_time()
         profiler = None
         if args.profile is not None:
             profiler = _server.start_profiler(node.pid, args.profile)
@@ -353,6 +360,8 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
         elapsed = smsc_.last_submit - started
         cpu["server"] = _server.cpu_seconds(node.pid) - server_cpu
         cpu["workers"] = _server.children_cpu_seconds(node.pid) - workers_cpu
+        cpu["smsc"] = _server.cpu_seconds(smsc_.process.pid) - smsc_cpu
+        cpu["load generator"] = time.process_time() - client_cpu
         if profiler is not None:
             _server.stop_profiler(profiler)
         for device in devices:
@@ -387,6 +396,10 @@ async def measure(
         }
         if server_cpu is not None and "workers" in server_cpu:
             row["worker_cpu_us_per_mt"] = round(server_cpu["workers"] / args.messages * 1e6)
+            # Where every CPU second of the row went: the budget a target rate leaves.
+            row["cpu_us_per_mt_by_process"] = {
+                name: round(seconds / args.messages * 1e6) for name, seconds in server_cpu.items()
+            }
         if submit_seconds and server_cpu is None:
             row["submit_mt_per_s"] = round(server.submits / submit_seconds)
         return row
@@ -474,6 +487,16 @@ def main() -> None:
             f"{row['name']:34} {row['mt_per_s']:>8} {submit:>12} {row['seconds']:>8}"
             f" {row['ratio']:>6} {row['cpu_us_per_mt']:>10} {workers:>9}"
         )
+    for row in rows:
+        split = row.get("cpu_us_per_mt_by_process")
+        if isinstance(split, dict):
+            total = sum(split.values())
+            cores = total * float(row["mt_per_s"]) / 1e6  # type: ignore[arg-type]
+            parts = ", ".join(f"{name} {us}" for name, us in split.items())
+            print(
+                f"{row['name']}: CPU µs per MT by process: {parts}; total {total}"
+                f" = {cores:.2f} cores busy at {row['mt_per_s']} MT/s ({os.cpu_count()} CPUs)"
+            )
 
 
 if __name__ == "__main__":
