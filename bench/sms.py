@@ -191,8 +191,12 @@ async def sms_leg(
     """The SMS leg from the IM hook on; seconds until every receipt was applied."""
     with tempfile.TemporaryDirectory() as tmp:
         if storage.startswith("sqlite"):
-            worker = "?worker=thread" if storage == "sqlite-thread" else ""
-            url = f"sqlite:///{tmp}/bench.db{worker}"
+            query = {
+                "sqlite-thread": "?worker=thread",
+                "sqlite-normal": "?synchronous=normal",
+                "sqlite-no-reader": "?reader=off",
+            }.get(storage, "")
+            url = f"sqlite:///{tmp}/bench.db{query}"
         else:
             url = postgres_url
         store = await open_store(url)
@@ -446,7 +450,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--smsc", choices=("node", "simulator"), default="node")
     parser.add_argument(
-        "--storage", choices=("sqlite", "sqlite-thread", "postgresql"), default="sqlite"
+        "--storage",
+        choices=("sqlite", "sqlite-normal", "sqlite-no-reader", "sqlite-thread", "postgresql"),
+        default="sqlite",
+        help="sqlite: the default (synchronous=full, worker and reader processes); "
+        "sqlite-normal: synchronous=normal (no flush per commit)",
     )
     parser.add_argument(
         "--postgres-url",
