@@ -72,17 +72,11 @@ class Coalescer(Generic[K, V]):
     async def _read(self, key: K, fetch: Callable[[], Awaitable[V]]) -> V:
         try:
             value = await fetch()
-        except BaseException:
-            self._drop(key)
-            raise
-        if self._loads.get(key) is asyncio.current_task():
-            del self._loads[key]
+        finally:
+            is_current = _pop_if(self._loads, key, asyncio.current_task())
+        if is_current:
             self._remember(key, value)
         return value
-
-    def _drop(self, key: K) -> None:
-        if self._loads.get(key) is asyncio.current_task():
-            del self._loads[key]
 
 
 class Batcher(Generic[K, V]):
@@ -154,7 +148,7 @@ class Batcher(Generic[K, V]):
             values = await self._fetch_many([key for key, _ in batch])
         except BaseException as error:
             for key, future in batch:
-                self._settle(key, future)
+                _pop_if(self._futures, key, future)
                 if isinstance(error, asyncio.CancelledError):
                     future.cancel()
                 else:
@@ -163,21 +157,21 @@ class Batcher(Generic[K, V]):
                 raise
             return
         for key, future in batch:
+            is_current = _pop_if(self._futures, key, future)
             if key not in values:
-                self._settle(key, future)
                 future.set_exception(KeyError(key))
-            elif self._settle(key, future):
+                continue
+            if is_current:
                 self._remember(key, values[key])
-                future.set_result(values[key])
-            else:
-                future.set_result(values[key])
+            future.set_result(values[key])
 
-    def _settle(self, key: K, future: asyncio.Future[V]) -> bool:
-        """Stop counting ``future`` as the one of ``key``; False if it was forgotten."""
-        if self._futures.get(key) is future:
-            del self._futures[key]
-            return True
-        return False
+
+def _pop_if(pending: dict[K, Any], key: K, item: object) -> bool:
+    """Remove ``key`` if ``item`` is still what it maps to; False if it was forgotten."""
+    if pending.get(key) is item:
+        del pending[key]
+        return True
+    return False
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
