@@ -404,23 +404,27 @@ async def measure(
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, object]]:
-    rows = [
-        await measure(
-            "baseline: raw ESME", lambda s: baseline(s.port, args.messages, args.window), args
-        ),
-        await measure(
-            "sms leg (IM in → SMS submitted)",
-            lambda s: sms_leg(
-                s.port,
-                args.messages,
-                args.window,
-                args.concurrency,
-                args.storage,
-                args.postgres_url,
-            ),
-            args,
-        ),
-    ]
+    rows: list[dict[str, object]] = []
+    if not args.e2e_only:
+        rows.append(
+            await measure(
+                "baseline: raw ESME", lambda s: baseline(s.port, args.messages, args.window), args
+            )
+        )
+        rows.append(
+            await measure(
+                "sms leg (IM in → SMS submitted)",
+                lambda s: sms_leg(
+                    s.port,
+                    args.messages,
+                    args.window,
+                    args.concurrency,
+                    args.storage,
+                    args.postgres_url,
+                ),
+                args,
+            )
+        )
     if args.e2e and args.smsc != "node":
         progress("the columba serve row counts submits at the node SMSC: skipped")
     elif args.e2e:
@@ -433,9 +437,9 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, object]]:
                 server_cpu=cpu,
             )
         )
-    base = float(rows[0]["mt_per_s"])  # type: ignore[arg-type]
+    base = float(rows[0]["mt_per_s"]) if not args.e2e_only else None  # type: ignore[arg-type]
     for row in rows:
-        row["ratio"] = round(float(row["mt_per_s"]) / base, 2)  # type: ignore[arg-type]
+        row["ratio"] = "-" if base is None else round(float(row["mt_per_s"]) / base, 2)  # type: ignore[arg-type]
     return rows
 
 
@@ -463,6 +467,11 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also through a columba serve process: SIP-C M to offline users → SMS",
+    )
+    parser.add_argument(
+        "--e2e-only",
+        action="store_true",
+        help="only the columba serve row (no baseline, so no ratio): for comparing commits",
     )
     parser.add_argument("--senders", type=int, default=20)
     parser.add_argument("--im-window", type=int, default=32)

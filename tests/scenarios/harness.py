@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import IO
 
 ADMIN_TOKEN = "scenario-admin-token-" + secrets.token_hex(8)
+#: Messages the IM server's fast path took (``Server.metric``).
+FAST_PATH = "columba_messages_fast_path_total"
 
 
 @dataclass
@@ -138,6 +140,13 @@ level = "info"
         """``(host, port)`` of a listener."""
         host, port = self.addresses[name].removeprefix("http://").rsplit(":", 1)
         return host, int(port)
+
+    def metric(self, name: str) -> float:
+        """The value of an unlabelled metric on ``/metrics`` (0 when not exported yet)."""
+        with urllib.request.urlopen(self.addresses["http"] + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+        match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+        return 0.0 if match is None else float(match.group(1))
 
     def add_user(self, name: str, number: str, password: str | None = None) -> User:
         """Create an account through the admin HTTP API."""

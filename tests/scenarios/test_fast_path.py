@@ -11,22 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import urllib.request
 
 import pytest
 
 from columba.client import ClientError, SipcClient
-from tests.scenarios.harness import Server
+from tests.scenarios.harness import FAST_PATH, Server
 
 pytestmark = pytest.mark.slow
-
-
-def fast_path_count(server: Server) -> float:
-    with urllib.request.urlopen(server.addresses["http"] + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    match = re.search(r"^columba_messages_fast_path_total (\S+)$", text, re.MULTILINE)
-    assert match is not None, "no fast path counter in /metrics"
-    return float(match.group(1))
 
 
 def test_fast_path_answers_and_delivers_as_the_general_path(server: Server) -> None:
@@ -37,7 +28,7 @@ def test_fast_path_answers_and_delivers_as_the_general_path(server: Server) -> N
         await alice.login(a.sid, a.password)
         bob = await SipcClient.connect(*server.hostport("sipc-tcp"))
         await bob.login(b.sid, b.password)
-        before = fast_path_count(server)
+        before = server.metric(FAST_PATH)
         ids = [await alice.send_message(b.sid, f"m{i}") for i in range(20)]
         assert all(re.fullmatch(r"[0-9a-f]{16,}", i) for i in ids), ids
         assert len(set(ids)) == 20
@@ -45,7 +36,7 @@ def test_fast_path_answers_and_delivers_as_the_general_path(server: Server) -> N
         assert [m.text for m in received] == [f"m{i}" for i in range(20)]
         assert [m.message_id for m in received] == ids
         # The caches were warm after the first: the rest took the fast path.
-        assert fast_path_count(server) - before >= 15
+        assert server.metric(FAST_PATH) - before >= 15
 
         # A retransmission (same Call-ID and CSeq) gets the first id and is not delivered.
         request = alice._request(

@@ -22,7 +22,7 @@ from columba.client import SipcClient, SipClient
 from columba.client.sipc import DOMAIN
 from columba.protocol.sip.message import Response
 from tests.interop_smpp.node_peer import NODE_DIR
-from tests.scenarios.harness import Server, User
+from tests.scenarios.harness import FAST_PATH, Server, User
 from tests.scenarios.sms_peers import NodeSmppPeer, SimulatorPeer, SmscPeer
 
 pytestmark = pytest.mark.slow
@@ -249,6 +249,50 @@ def test_cat_sms_direct_sms_stop_start_and_preferences(node_server: Server, peer
             assert _attrs(status, "message")["state"] == "queued"
         finally:
             await alice.close()
+            await peer.stop()
+
+    asyncio.run(dialog())
+
+
+def test_ims_to_an_offline_user_take_the_fast_path_and_answer_as_the_general_one(
+    node_server: Server,
+) -> None:
+    """Once the node has cached the pair, an IM to an offline user who accepts SMS is queued
+    as SMS straight from the read loop (``fastpath.py``): the same 280s, the same SMS in the
+    same order, a STOP from the phone and the quota still heeded."""
+
+    async def dialog() -> None:
+        world = await _world(node_server, SimulatorPeer(), "day_limit = 10\n")
+        peer = world.peer
+        try:
+            before = node_server.metric(FAST_PATH)
+            responses = [await world.message(world.b.sid, f"note {n}") for n in range(6)]
+            assert [(r.status, r.reason) for r in responses] == [(280, "Send SMS OK")] * 6
+            ids = [r.get("XI") for r in responses]
+            assert all(ids)
+            assert len(set(ids)) == 6
+            counts = [_attrs(r, "frequency")["day-count"] for r in responses]
+            assert counts == [str(n) for n in range(1, 7)]
+            texts = [sms.text for sms in await peer.inbox(BOB, 6)]
+            assert texts == [f"note {n}" for n in range(6)]
+            # The first filled the caches on the general path; the rest took the fast one.
+            assert node_server.metric(FAST_PATH) - before >= 4
+            # Bob's phone texts STOP: the next IMs wait as IM (200), no SMS; START undoes it.
+            await peer.text_from(BOB, "12520", "STOP")
+            response = await world.message(world.b.sid, "while stopped")
+            assert response.status == 200
+            await peer.text_from(BOB, "12520", "START")
+            response = await world.message(world.b.sid, "started again")
+            assert response.status == 280
+            # The quota: 10 a day; the 7th went out, so three more fit, then IMs wait as IM.
+            responses = [await world.message(world.b.sid, f"more {n}") for n in range(4)]
+            assert [r.status for r in responses] == [280, 280, 280, 200]
+            texts = [sms.text for sms in await peer.inbox(BOB, 10)][6:]
+            assert texts == ["started again", "more 0", "more 1", "more 2"]
+            with pytest.raises(TimeoutError):
+                await peer.inbox(BOB, 11, within=1.0)
+        finally:
+            await world.alice.close()
             await peer.stop()
 
     asyncio.run(dialog())

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from columba.servers.sms import SmsServer, SmsServerConfig
 from columba.sms.pdu import CommandStatus
@@ -124,5 +125,39 @@ def test_an_sms_whose_final_receipt_never_comes_expires(tmp_path: Path) -> None:
             await _wait_state(sms, "lost", "failed")
             assert await _state(sms, "lost") == ("failed", "EXPIRED")
             assert await _state(sms, "answered") == ("delivered", "DELIVRD")
+
+    asyncio.run(scenario())
+
+
+def test_a_receipt_that_overtakes_its_settle_waits_for_it(tmp_path: Path) -> None:
+    """The SMSC answers a submit and sends its receipt before the submit's outcome is in the
+    store: the receipt waits for that write (its ack with it) and is applied once, instead of
+    being looked up in vain and kept as an orphan."""
+
+    async def scenario() -> None:
+        async with asyncio.timeout(30), _running(tmp_path) as (server, smsc):
+            sms = server._store
+            settle = sms.settle
+            writing, go_on = asyncio.Event(), asyncio.Event()
+
+            async def slow_settle(*args: Any, **kwargs: Any) -> None:
+                writing.set()
+                await go_on.wait()
+                await settle(*args, **kwargs)
+
+            sms.settle = slow_settle  # type: ignore[method-assign]
+            await sms.enqueue([_sms("early")], day_limit=0, month_limit=0)
+            server.wake("")
+            ((smsc_id, _),) = await smsc.wait_submits(1)
+            await writing.wait()
+            acked = asyncio.create_task(smsc.receipt(smsc_id))
+            await asyncio.sleep(0.3)
+            assert not acked.done()  # the receipt waits for the settle
+            assert not server._orphans
+            go_on.set()
+            assert await acked == CommandStatus.ESME_ROK
+            assert await _state(sms, "early") == ("delivered", "DELIVRD")
+            assert not server._orphans
+            assert not server._unsettled
 
     asyncio.run(scenario())

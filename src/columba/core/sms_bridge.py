@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 TRUNCATION_MARKER = "…"
 
 Notify = Callable[[Binding, Request], Awaitable[None]]
+#: Told the outcome of a queued SMS (id, segments sent today, this month), or the error.
+Queued = Callable[[tuple[int, int, int] | None, BaseException | None], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,9 +157,7 @@ class SmsBridge:
         self._route_for = route_for
         self._wake = wake
         self.config = config
-        self._queue: asyncio.Queue[tuple[NewSms, asyncio.Future[tuple[int, int, int]]]] = (
-            asyncio.Queue()
-        )
+        self._queue: asyncio.Queue[tuple[NewSms, Queued]] = asyncio.Queue()
         self._committing = False
         #: Other nodes' devices (scaled out), for texts from phones with no account.
         self.elsewhere: PhoneRelay | None = None
@@ -175,15 +175,33 @@ class SmsBridge:
             future: asyncio.Future[tuple[int, int, int]] = (
                 asyncio.get_running_loop().create_future()
             )
-            self._queue.put_nowait((item, future))
+
+            def settle(outcome: tuple[int, int, int] | None, error: BaseException | None) -> None:
+                if future.done():
+                    return
+                if outcome is None:
+                    future.set_exception(error or RuntimeError("no outcome"))
+                else:
+                    future.set_result(outcome)
+
+            self._queue.put_nowait((item, settle))
             outcome = await future
         else:
             outcome = (await self._enqueue([item]))[0]
+            self._wake(item.route)
         if outcome[0] < 0:
             period = "daily" if outcome[0] == QUOTA_DAY else "monthly"
             raise SmsRefused(486, f"SMS quota exhausted ({period} limit)")
-        self._wake(item.route)
         return outcome
+
+    def queue_nowait(self, item: NewSms, settle: Queued) -> None:
+        """:meth:`queue` without a coroutine, while the committer runs: ``settle(outcome,
+        None)`` once the batch is committed (an outcome below 0 is a quota refusal, as
+        :meth:`queue` raises), ``settle(None, error)`` if the commit failed; both from the
+        committer, in commit order."""
+        if not self._committing:
+            raise RuntimeError("queue_nowait() needs the committer running")
+        self._queue.put_nowait((item, settle))
 
     async def _enqueue(self, items: Sequence[NewSms]) -> list[tuple[int, int, int]]:
         outcomes, usage = await self._store.sms.enqueue(
@@ -205,19 +223,18 @@ class SmsBridge:
                 try:
                     outcomes = await self._enqueue([item for item, _ in batch])
                 except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    for _, settle in batch:
+                        _settle(settle, None, exc)
                     continue
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        future.set_result(outcome)
+                for route in {item.route for item, _ in batch}:
+                    self._wake(route)
+                for (_, settle), outcome in zip(batch, outcomes, strict=True):
+                    _settle(settle, outcome, None)
         finally:
             self._committing = False
             while not self._queue.empty():
-                _, future = self._queue.get_nowait()
-                if not future.done():
-                    future.set_exception(ConnectionError("the node is stopping"))
+                _, settle = self._queue.get_nowait()
+                _settle(settle, None, ConnectionError("the node is stopping"))
 
     async def send_sms(
         self,
@@ -241,36 +258,54 @@ class SmsBridge:
             raise SmsRefused(404, "no SMSC serves that number")
         if recipient is None and await self.uds.is_stopped(destination):
             raise SmsRefused(403, "that phone has stopped SMS")
-        body, is_truncated = fit(text, self.config.max_segments)
-        segments = segments_of(body)
-        if source is None:
-            origin = sender.number or sender.sid if sender is not None else ""
-            source = access_address(self.config.access_code, origin or "")
         not_before = 0
         if recipient is not None:
             not_before = quiet_until(await self.uds.preferences(recipient.user_id), _now_us())
-        sms_id, day_count, month_count = await self.queue(
-            NewSms(
-                client_key=client_key,
-                route=route,
-                sender_id=sender.user_id if sender is not None else 0,
-                recipient_id=recipient.user_id if recipient is not None else 0,
-                message_id=message_id,
-                source=source,
-                destination=destination,
-                body=body,
-                segments=segments,
-                not_before=not_before,
-            )
-        )
-        return SmsQueued(
-            sms_id=sms_id,
+        item, is_truncated = self._new_sms(
+            sender=sender,
+            recipient=recipient,
             destination=destination,
-            segments=segments,
-            is_truncated=is_truncated,
-            day_count=day_count,
-            month_count=month_count,
+            route=route,
+            text=text,
+            client_key=client_key,
+            message_id=message_id,
+            source=source,
+            not_before=not_before,
         )
+        sms_id, day_count, month_count = await self.queue(item)
+        return _queued(item, is_truncated, (sms_id, day_count, month_count))
+
+    def _new_sms(
+        self,
+        *,
+        sender: Account | None,
+        recipient: Account | None,
+        destination: str,
+        route: str,
+        text: str,
+        client_key: str,
+        message_id: str,
+        source: str | None,
+        not_before: int,
+    ) -> tuple[NewSms, bool]:
+        """The outbox row of an SMS, the text cut to the segment limit; and whether it was."""
+        body, is_truncated = fit(text, self.config.max_segments)
+        if source is None:
+            origin = sender.number or sender.sid if sender is not None else ""
+            source = access_address(self.config.access_code, origin or "")
+        item = NewSms(
+            client_key=client_key,
+            route=route,
+            sender_id=sender.user_id if sender is not None else 0,
+            recipient_id=recipient.user_id if recipient is not None else 0,
+            message_id=message_id,
+            source=source,
+            destination=destination,
+            body=body,
+            segments=segments_of(body),
+            not_before=not_before,
+        )
+        return item, is_truncated
 
     # -- IM → SMS ------------------------------------------------------------------------------
 
@@ -297,6 +332,63 @@ class SmsBridge:
             log.info("sms leg not sent", extra={"kv": {"why": exc.reason}})
             return None
         return queued  # the outbox write also marked the IM sent_as_sms
+
+    def offer_offline_nowait(
+        self,
+        *,
+        sender: Account,
+        recipient: Account,
+        message_id: str,
+        text: str,
+        answer: Callable[[SmsQueued | None], None],
+    ) -> bool:
+        """:meth:`offer_offline` without a coroutine, when this node's caches decide it: True
+        when they did, and ``answer`` will be called from the committer with what
+        :meth:`offer_offline` returns (None: no SMS leg after all, the quota refused it or the
+        outbox write failed); False when they cannot (nothing done: use
+        :meth:`offer_offline`). Only while the committer runs.
+        """
+        if not self._committing or self._registry.remote is not None:
+            return False  # scaled out: "offline" means on every node, which takes a look
+        if self._registry.is_online(recipient.user_id):
+            answer(None)
+            return True
+        known, refusal = self.uds.cached_refusal(recipient, offline_leg=True)
+        if not known:
+            return False
+        if refusal is not None:
+            answer(None)
+            return True
+        assert recipient.number is not None
+        destination = digits(recipient.number)
+        route = self._route_for(destination)
+        prefs = self.uds.cached_preferences(recipient.user_id)
+        if route is None or prefs is None:
+            return False
+        item, is_truncated = self._new_sms(
+            sender=sender,
+            recipient=recipient,
+            destination=destination,
+            route=route,
+            text=text,
+            client_key=f"im:{message_id}",
+            message_id=message_id,
+            source=None,
+            not_before=quiet_until(prefs, _now_us()),
+        )
+
+        def settle(outcome: tuple[int, int, int] | None, error: BaseException | None) -> None:
+            if outcome is None:
+                log.warning("sms leg not queued", extra={"kv": {"error": repr(error)}})
+                answer(None)
+            elif outcome[0] < 0:
+                log.info("sms leg not sent", extra={"kv": {"why": "quota"}})
+                answer(None)
+            else:
+                answer(_queued(item, is_truncated, outcome))
+
+        self.queue_nowait(item, settle)
+        return True
 
     # -- MO ------------------------------------------------------------------------------------
 
@@ -418,6 +510,27 @@ class SmsBridge:
                 )
                 request = outbound.im_request(binding, note, domain=self.config.domain)
                 await self._notify(binding, request)
+
+
+def _queued(item: NewSms, is_truncated: bool, outcome: tuple[int, int, int]) -> SmsQueued:
+    sms_id, day_count, month_count = outcome
+    return SmsQueued(
+        sms_id=sms_id,
+        destination=item.destination,
+        segments=item.segments,
+        is_truncated=is_truncated,
+        day_count=day_count,
+        month_count=month_count,
+    )
+
+
+def _settle(
+    settle: Queued, outcome: tuple[int, int, int] | None, error: BaseException | None
+) -> None:
+    try:
+        settle(outcome, error)
+    except Exception:
+        log.exception("answering a queued sms failed")
 
 
 def _imdn(message_id: str, is_delivered: bool) -> str:

@@ -127,6 +127,18 @@ def quiet_until(prefs: SmsPreferences, now_us: int) -> int:
     return midnight_minute + wait * 60_000_000
 
 
+_STOPPED = "the recipient's phone has stopped SMS"
+
+
+def _preference_refusal(prefs: SmsPreferences, offline_leg: bool, now_us: int) -> str | None:
+    """Why the preferences refuse an SMS now (None: they do not)."""
+    if offline_leg and not prefs.offline_sms:
+        return "the recipient does not accept SMS"
+    if prefs.refuse_until > now_us:
+        return "the recipient refuses SMS for now"
+    return None
+
+
 class UserDataService:
     """The UDS over the store and the IM server's registry; preferences cached per user."""
 
@@ -177,6 +189,10 @@ class UserDataService:
                 user_id, lambda: self._store.sms.preferences(user_id)
             )
         return prefs
+
+    def cached_preferences(self, user_id: int) -> SmsPreferences | None:
+        """A user's SMS preferences if this node has them cached."""
+        return self._prefs.get(user_id)
 
     def _remember_prefs(self, user_id: int, prefs: SmsPreferences) -> None:
         if len(self._prefs) > 100_000:
@@ -244,13 +260,23 @@ class UserDataService:
         if not account.number:
             return "the recipient has no phone number"
         prefs = await self.preferences(account.user_id)
-        if offline_leg and not prefs.offline_sms:
-            return "the recipient does not accept SMS"
-        if prefs.refuse_until > self.now_us():
-            return "the recipient refuses SMS for now"
-        if await self.is_stopped(account.number):
-            return "the recipient's phone has stopped SMS"
-        return None
+        reason = _preference_refusal(prefs, offline_leg, self.now_us())
+        if reason is None and await self.is_stopped(account.number):
+            return _STOPPED
+        return reason
+
+    def cached_refusal(self, account: Account, *, offline_leg: bool) -> tuple[bool, str | None]:
+        """:meth:`refusal` from what this node has cached, without waiting: ``(False, None)``
+        when something it needs is not cached (ask :meth:`refusal`), else ``(True, reason)``."""
+        number = account.number
+        if not number:
+            return True, "the recipient has no phone number"
+        prefs = self._prefs.get(account.user_id)
+        stop = self._stops.get(number.lstrip("+"))
+        if prefs is None or stop is None or time.monotonic() - stop[1] >= STOP_CACHE_SECONDS:
+            return False, None
+        reason = _preference_refusal(prefs, offline_leg, self.now_us())
+        return True, _STOPPED if reason is None and stop[0] else reason
 
     async def usage(self, user_id: int) -> tuple[int, int]:
         """Segments the user sent (today, this month)."""

@@ -99,6 +99,9 @@ class SmsServer:
         self.bridge: SmsBridge | None = None
         self.esmes: dict[str, Esme] = {}
         self._orphans: dict[str, tuple[tuple[str, bool, str], float]] = {}
+        #: SMSC ids of submits answered but not yet settled in the store, and the future
+        #: their batch's settle completes.
+        self._unsettled: dict[str, asyncio.Future[None]] = {}
         #: Receipts acked while the store failed, to apply once it is back.
         self._held: dict[str, tuple[str, bool, str]] = {}
         #: Since when (loop time) the store has failed to take receipts; None: it takes them.
@@ -187,6 +190,35 @@ class SmsServer:
             except (NotBound, SmsUsageError) as exc:
                 futures.append(exc)
         flat = [f for item in futures if isinstance(item, list) for f in item]
+        # A receipt may come back before this batch's outcome is written: the ids the SMSC
+        # gave are noted as they come, and receipts for them wait for ``settled``.
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        noted: list[str] = []
+        unsettled = self._unsettled
+
+        def note(future: asyncio.Future[Pdu]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                response = future.result()
+                if isinstance(response, SubmitSmResp) and response.message_id:
+                    unsettled[response.message_id] = settled
+                    noted.append(response.message_id)
+
+        for future in flat:
+            future.add_done_callback(note)
+        try:
+            await self._settle_batch(batch, futures, flat)
+        finally:
+            for smsc_id in noted:
+                if unsettled.get(smsc_id) is settled:
+                    del unsettled[smsc_id]
+            settled.set_result(None)
+
+    async def _settle_batch(
+        self,
+        batch: Sequence[OutboxSms],
+        futures: list[list[asyncio.Future[Pdu]] | Exception],
+        flat: list[asyncio.Future[Pdu]],
+    ) -> None:
         await asyncio.gather(*flat, return_exceptions=True)
         submitted: list[tuple[int, Sequence[str]]] = []
         requeued: list[tuple[int, int]] = []
@@ -255,6 +287,11 @@ class SmsServer:
                     continue
                 is_delivered = receipt.state is MessageState.DELIVERED
                 rows.append((receipt.message_id, is_delivered, STAT_WORDS[receipt.state]))
+            # Receipts that overtook the write of their submit's outcome wait for it here,
+            # rather than being looked up in vain and kept as orphans.
+            waits = {self._unsettled[row[0]] for row in rows if row[0] in self._unsettled}
+            if waits:
+                await asyncio.wait(waits)
             try:
                 await self._apply(rows)
             except StorageError as exc:

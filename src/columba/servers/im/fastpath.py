@@ -4,12 +4,17 @@
 At thousands of messages a second the task, its context, the future it awaits and the hand-offs
 between them cost more than the message's own work. For the message the server sees most (a
 plain ``M``, ``hotpath.is_plain_sipc_message``, from a logged-in device to a user whose
-account, block list, conversation and devices the node has cached, who is online here, is
-neither a group nor a robot) :func:`fast_message` does what ``messaging._deliver`` does
-in the same order, synchronously, and puts the message in the group commit's queue with a
-callback that answers the sender (``DeliveryService.queue``). Anything it is not sure of
-returns False before any side effect, and the request takes the general path, which gives
-its usual answer and fills the caches for the next message.
+account, block list, conversation and devices the node has cached, who is neither a group nor
+a robot) :func:`fast_message` does what ``messaging._deliver`` does in the same order,
+synchronously, and puts the message in the group commit's queue with a callback that answers
+the sender (``DeliveryService.queue``). Anything it is not sure of returns False before any
+side effect, and the request takes the general path, which gives its usual answer and fills
+the caches for the next message.
+
+A recipient offline after the commit may get the message as SMS (``sms_ops.answer_stored``):
+when the node's caches decide that too (``SmsBridge.offer_offline_nowait``), the SMS goes in
+the outbox's commit queue with a callback that answers ``280``; otherwise a task asks the
+general way.
 
 Order is kept: the reader goes on to the next request only once this one is queued (or, on
 the general path, queued or finished), and the queue is committed and answered in order.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import logging
 
+from columba.core.sms_bridge import SmsQueued
 from columba.net.link import Link
 from columba.protocol.sip.message import Request
 from columba.servers.groups.handlers import is_group_target
@@ -76,8 +82,6 @@ def _fast_message(server: ImServer, request: Request, link: Link) -> bool:
     robots = server.groups.robots if server.groups is not None else None
     if robots is not None and robots.robot(recipient.user_id) is not None:
         return False
-    if server.sms is not None and not server.registry.is_online(recipient.user_id):
-        return False  # maybe the SMS leg: decided after the commit, on the general path
     new = server.delivery.prepare(
         sender=sender,
         recipient=recipient,
@@ -114,13 +118,33 @@ def _answer(
     if server.metrics is not None and not stored.is_duplicate:
         server.metrics.message_received("sipc")
         server.metrics.message_fast_path()
+    sms = server.sms
     if (
-        server.sms is not None
+        sms is not None
         and not stored.is_duplicate
         and not server.registry.is_online(recipient.user_id)
     ):
-        # The recipient went offline while the message was committed: the SMS leg may take it.
-        link.start_task(_answer_offline(server, request, link, sender, recipient, stored))
+        # The recipient is offline (or went offline while the message was committed): the
+        # SMS leg may take it, decided now as ``messaging._deliver`` decides it.
+        content_type = request.content_type
+        if content_type is not None and not content_type.mime.startswith("text/"):
+            accepted(server, request, link, stored)
+            return
+
+        def answer(queued: SmsQueued | None) -> None:
+            if queued is None:
+                accepted(server, request, link, stored)
+            else:
+                sms_ops.answer_sms(server, request, link, sender, queued, stored.message_id)
+
+        if not sms.offer_offline_nowait(
+            sender=sender,
+            recipient=recipient,
+            message_id=stored.message_id,
+            text=sms_ops.plain_text(request.body.decode("utf-8", "replace")),
+            answer=answer,
+        ):
+            link.start_task(_answer_offline(server, request, link, sender, recipient, stored))
         return
     accepted(server, request, link, stored)
 

@@ -68,7 +68,7 @@ def _quota_body(sms: SmsBridge, queued: SmsQueued) -> bytes:
     ).encode()
 
 
-async def _answer_sms(
+def answer_sms(
     server: ImServer,
     request: Request,
     link: Link,
@@ -76,6 +76,8 @@ async def _answer_sms(
     queued: SmsQueued,
     message_id: str,
 ) -> None:
+    """The sender's answer to an IM or SMS request the SMS leg took: SIP-C ``280 Send SMS OK``
+    with the quota, SIP ``202 Accepted``."""
     sms = bridge(server)
     assert sms is not None
     date = outbound.rfc1123(datetime.now(tz=UTC))
@@ -110,11 +112,11 @@ async def answer_stored(
         sender=sender,
         recipient=recipient,
         message_id=stored.message_id,
-        text=_plain(request.body.decode("utf-8", "replace")),
+        text=plain_text(request.body.decode("utf-8", "replace")),
     )
     if queued is None:
         return False
-    await _answer_sms(server, request, link, sender, queued, stored.message_id)
+    answer_sms(server, request, link, sender, queued, stored.message_id)
     return True
 
 
@@ -163,7 +165,7 @@ async def _send(
 ) -> None:
     sms = bridge(server)
     assert sms is not None
-    text = _plain(request.body.decode("utf-8", "replace")).strip()
+    text = plain_text(request.body.decode("utf-8", "replace")).strip()
     if not text:
         server.reply(link, request, 400, "Empty message")
         return
@@ -194,10 +196,10 @@ async def _send(
     except ValueError:
         server.reply(link, request, 400, "Not a phone number")
         return
-    await _answer_sms(server, request, link, sender, queued, "")
+    answer_sms(server, request, link, sender, queued, "")
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     """The text of a ``text/html-fragment`` body (Fetion wraps IMs in ``<Font>``)."""
     if "<" not in text:
         return text
