@@ -107,16 +107,21 @@ def test_other_requests_take_the_general_path() -> None:
         (503, "Too many requests", [("Retry-After", "1")]),
     ],
 )
+@pytest.mark.parametrize("body", [b"", b'<results><sms to="tel:+86138" segments="1"/></results>'])
 def test_the_answer_is_what_the_serializer_writes(
-    text: str, status: int, reason: str | None, extra: list[tuple[str, str]]
+    text: str, status: int, reason: str | None, extra: list[tuple[str, str]], body: bytes
 ) -> None:
     from columba.protocol.sip.serializer import ensure_content_length, serialize
 
     request = _request(text)
-    expected = serialize(
-        ensure_content_length(semantic.make_response(request, status, reason, extra=extra))
-    )
-    assert sipc_answer(_request(text), status, reason, extra) == expected
+    response = semantic.make_response(request, status, reason, extra=extra)
+    expected = serialize(ensure_content_length(response.with_body(body) if body else response))
+    assert sipc_answer(_request(text), status, reason, extra, body) == expected
+
+
+@pytest.mark.parametrize("name", ["L", "Content-Length", "content-length"])
+def test_a_length_among_the_extra_headers_is_left_to_the_serializer(name: str) -> None:
+    assert sipc_answer(_request(PLAIN), 280, "Send SMS OK", [(name, "3")], b"abc") is None
 
 
 def test_a_folded_value_is_left_to_the_serializer() -> None:

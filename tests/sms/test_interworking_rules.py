@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from columba.core.sms_bridge import TRUNCATION_MARKER, fit
+from columba.core.sms_bridge import TRUNCATION_MARKER, fit, segments_of
 from columba.core.uds import (
     PreferenceError,
     format_quiet_hours,
@@ -100,3 +100,9 @@ def test_fit_never_exceeds_the_limit(text: str, limit: int) -> None:
     assert is_cut == (cut != text)
     if is_cut:
         assert text.startswith(cut.removesuffix(TRUNCATION_MARKER))
+
+
+@given(st.text(max_size=90) | st.text(alphabet="a😀飞€[", max_size=80))
+def test_segments_of_is_count_parts(text: str) -> None:
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    assert segments_of(text) == count_parts(text)

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from xml.sax.saxutils import quoteattr
 
 from columba.core.registry import Binding, Dialect
 from columba.protocol.sip.message import Header, Request
+from columba.protocol.sipc.bodies import quote_attr
 from columba.storage import StoredMessage
 
 _call_ids = itertools.count(1)
@@ -182,7 +182,7 @@ def sipc_notification(binding: Binding, event: str, body: str) -> Request:
 
 def attr(value: object) -> str:
     """An XML attribute value, quoted."""
-    return quoteattr(str(value))
+    return quote_attr(value)
 
 
 def deregistered(binding: Binding) -> Request | None:

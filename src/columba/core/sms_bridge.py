@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -123,10 +124,13 @@ def fit(text: str, max_segments: int) -> tuple[str, bool]:
     return text[:low] + TRUNCATION_MARKER, True
 
 
+_astral = re.compile("[\U00010000-\U0010ffff]").search
+
+
 def segments_of(text: str) -> int:
     """SMS ``text`` takes; a short text is one without splitting it (the common case)."""
     # 70 characters, none astral, fit one part in UCS-2 and in GSM 7-bit (even all escapes).
-    if len(text) <= 70 and (text.isascii() or max(map(ord, text)) < 0x10000):
+    if len(text) <= 70 and (text.isascii() or _astral(text) is None):
         return 1
     return count_parts(text)
 

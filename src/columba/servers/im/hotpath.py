@@ -10,7 +10,7 @@ and says True only when both general checks would pass. Anything else (another h
 repeated one, a parse error, a URI in the request line) returns False, and the general path
 then gives its usual answer. ``tests/servers/test_hotpath.py`` holds the two to each other.
 
-:func:`sipc_answer` writes the bytes of a SIP-C answer without a body directly, as
+:func:`sipc_answer` writes the bytes of a SIP-C answer directly, as
 ``serialize(make_response(…))`` would write them.
 """
 
@@ -66,12 +66,18 @@ def is_plain_sipc_message(request: Request, policy: ServerPolicy) -> bool:
 
 
 def sipc_answer(
-    request: Request, status: int, reason: str | None, extra: Iterable[tuple[str, str]]
+    request: Request,
+    status: int,
+    reason: str | None,
+    extra: Iterable[tuple[str, str]],
+    body: bytes = b"",
 ) -> bytes | None:
-    """``serialize(make_response(request, status, reason, extra=extra))`` for a SIP-C request:
-    T (or F), I and Q copied as written, then the extra headers by their SIP-C names.
+    """``serialize(ensure_content_length(make_response(request, status, reason,
+    extra=extra).with_body(body)))`` for a SIP-C request: T (or F), I and Q copied as written,
+    then the extra headers by their SIP-C names, then ``L`` when there is a body.
 
-    None when a copied value is folded over lines (the general path writes those).
+    None when a copied value is folded over lines, or an extra header is a length (the
+    general path writes those).
     """
     version = request.version
     if reason is None:
@@ -83,8 +89,14 @@ def sipc_answer(
     address = copied.get("to") or copied.get("from") or ""
     lines = [f"{version} {status} {reason}\r\n", address]
     lines += [copied.get("call-id", ""), copied.get("cseq", "")]
-    lines += [f"{h.SIP_TO_SIPC.get(name.lower(), name)}: {value}\r\n" for name, value in extra]
+    for name, value in extra:
+        spelled = h.SIP_TO_SIPC.get(name.lower(), name)
+        if spelled == "L" or spelled.lower() == "content-length":
+            return None
+        lines.append(f"{spelled}: {value}\r\n")
+    if body:
+        lines.append(f"L: {len(body)}\r\n")
     text = "".join(lines)
     if text.count("\n") != len(lines) - lines.count("") or "\r" in text.replace("\r\n", ""):
         return None
-    return (text + "\r\n").encode("utf-8", "surrogateescape")
+    return (text + "\r\n").encode("utf-8", "surrogateescape") + body

@@ -203,8 +203,8 @@ class ImServer:
     ) -> None:
         """Answer ``request`` on ``link``."""
         headers = tuple(headers)
-        if request.is_sipc and not body and isinstance(link, Link) and link.is_reliable:
-            data = sipc_answer(request, status, reason, headers)
+        if request.is_sipc and isinstance(link, Link) and link.is_reliable:
+            data = sipc_answer(request, status, reason, headers, body)
             if data is not None:
                 if self.metrics is not None:
                     self.metrics.request_answered(request.method, status)
