@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from columba.sms.errors import PduError
+from columba.sms.esme import Esme, EsmeConfig
 from columba.sms.framing import PduFramer
 from columba.sms.pdu import (
     CommandStatus,
@@ -114,3 +116,35 @@ def test_wrong_tlv_length_is_the_peers_fault() -> None:
         part_of(pdu)
     assert info.value.command_status == CommandStatus.ESME_RINVPARLEN
     assert info.value.sequence_number == 4
+
+
+@given(any_text, st.sampled_from(["udh", "sar", "payload"]), st.sampled_from([None, "125201"]))
+def test_the_esmes_submit_sm_is_with_part_of_its_template(
+    text: str, mode: str, source: str | None
+) -> None:
+    config = EsmeConfig(
+        host="127.0.0.1",
+        port=2775,
+        system_id="c",
+        password="p",
+        source_addr="12520",
+        source_addr_ton=1,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+    )
+    esme = Esme(config)
+    template = SubmitSm(
+        sequence_number=0,
+        source_addr_ton=1,
+        source_addr_npi=config.source_addr_npi,
+        source_addr="12520" if source is None else source,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr="8613800000002",
+        registered_delivery=config.registered_delivery,
+    )
+    for part in split_message(text, reference=7, mode=mode):  # type: ignore[arg-type]
+        expected = with_part(template, part)
+        assert esme._submit_sm("8613800000002", source, part) == expected
+        quiet = replace(expected, registered_delivery=0)
+        assert esme._submit_sm("8613800000002", source, part, 0) == quiet

@@ -9,6 +9,8 @@ or over their size, raise :class:`BufferReadError`, which the PDU codec turns in
 
 from __future__ import annotations
 
+import struct
+
 from columba.sms.codes import CommandStatus
 from columba.sms.errors import SmsUsageError
 
@@ -29,14 +31,23 @@ class BufferReadError(Exception):
         self.command_status = command_status
 
 
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_U32X4 = struct.Struct(">IIII").unpack_from
+
+
 class Buffer:
-    """Reads from, or writes to, one PDU's octets."""
+    """Reads from, or writes to, one PDU's octets.
+
+    A buffer made from octets reads them in place (each field read makes one copy of its
+    own octets); an empty one is written to.
+    """
 
     __slots__ = ("_data", "_pos")
 
-    def __init__(self, data: bytes = b"") -> None:
-        self._data = bytearray(data)
-        self._pos = 0
+    def __init__(self, data: bytes = b"", start: int = 0) -> None:
+        self._data: bytes | bytearray = bytes(data) if data else bytearray()
+        self._pos = start
 
     @property
     def data(self) -> bytes:
@@ -53,26 +64,61 @@ class Buffer:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _short(self, length: int) -> BufferReadError:
+        return BufferReadError(f"{length} octets wanted, {self.remaining()} left")
+
     def pull_bytes(self, length: int) -> bytes:
         """Read ``length`` octets."""
-        end = self._pos + length
+        pos = self._pos
+        end = pos + length
         if length < 0 or end > len(self._data):
-            raise BufferReadError(f"{length} octets wanted, {self.remaining()} left")
-        value = bytes(self._data[self._pos : end])
+            raise self._short(length)
         self._pos = end
-        return value
+        return bytes(self._data[pos:end])
 
     def pull_uint8(self) -> int:
         """Read a one-octet integer."""
-        return self.pull_bytes(1)[0]
+        pos = self._pos
+        if pos >= len(self._data):
+            raise self._short(1)
+        self._pos = pos + 1
+        return self._data[pos]
+
+    def pull_uint8s(self, count: int) -> tuple[int, ...]:
+        """Read ``count`` one-octet integers."""
+        pos = self._pos
+        end = pos + count
+        if end > len(self._data):
+            raise self._short(count)
+        self._pos = end
+        return tuple(self._data[pos:end])
 
     def pull_uint16(self) -> int:
         """Read a two-octet big-endian integer."""
-        return int.from_bytes(self.pull_bytes(2), "big")
+        pos = self._pos
+        if pos + 2 > len(self._data):
+            raise self._short(2)
+        self._pos = pos + 2
+        value: int = _U16(self._data, pos)[0]
+        return value
 
     def pull_uint32(self) -> int:
         """Read a four-octet big-endian integer."""
-        return int.from_bytes(self.pull_bytes(4), "big")
+        pos = self._pos
+        if pos + 4 > len(self._data):
+            raise self._short(4)
+        self._pos = pos + 4
+        value: int = _U32(self._data, pos)[0]
+        return value
+
+    def pull_uint32x4(self) -> tuple[int, int, int, int]:
+        """Read four four-octet big-endian integers (a PDU header)."""
+        pos = self._pos
+        if pos + 16 > len(self._data):
+            raise self._short(16)
+        self._pos = pos + 16
+        values: tuple[int, int, int, int] = _U32X4(self._data, pos)
+        return values
 
     def pull_cstring(self, size: int, command_status: int = _ESME_RINVCMDLEN) -> str:
         """Read a C-octet string of at most ``size`` octets, its NUL included.
@@ -100,6 +146,13 @@ class Buffer:
         """Append a one-octet integer."""
         self._data += _uint(value, 1)
 
+    def push_uint8s(self, *values: int) -> None:
+        """Append one-octet integers."""
+        try:
+            self._data += bytes(values)
+        except ValueError:
+            raise SmsUsageError(f"one of {values} does not fit 1 octet(s)") from None
+
     def push_uint16(self, value: int) -> None:
         """Append a two-octet big-endian integer."""
         self._data += _uint(value, 2)
@@ -126,7 +179,10 @@ class Buffer:
 
     def patch_uint32(self, offset: int, value: int) -> None:
         """Overwrite four octets at ``offset`` (the command_length, once the body is known)."""
-        self._data[offset : offset + 4] = _uint(value, 4)
+        data = self._data
+        if not isinstance(data, bytearray):
+            raise TypeError("a buffer read from octets is not written to")
+        data[offset : offset + 4] = _uint(value, 4)
 
 
 def _uint(value: int, size: int) -> bytes:

@@ -39,7 +39,7 @@ from columba.sms.errors import PduError, UserDataError
 from columba.sms.pdu import CommandStatus, Pdu, SubmitSm, SubmitSmResp
 from columba.sms.reassembly import Completed, Expired, Reassembler, ReassemblyLimits, Waiting
 from columba.sms.receipt import DeliveryReceipt, is_delivery_receipt
-from columba.sms.segment import Mode, split_message
+from columba.sms.segment import Mode, Part, split_message
 from columba.sms.session import (
     BindFailed,
     BindMode,
@@ -56,7 +56,7 @@ from columba.sms.session import (
     SessionConfig,
     SmppSession,
 )
-from columba.sms.userdata import part_of, receipt_of, with_part
+from columba.sms.userdata import part_of, part_tlvs, receipt_of
 
 log = logging.getLogger(__name__)
 
@@ -460,21 +460,10 @@ class Esme:
         link = self._link
         if link is None or not link.session.is_bound:
             raise NotBound("the bind went down")
-        template = SubmitSm(
-            sequence_number=0,
-            source_addr_ton=self.config.source_addr_ton,
-            source_addr_npi=self.config.source_addr_npi,
-            source_addr=self.config.source_addr if source is None else source,
-            dest_addr_ton=self.config.dest_addr_ton,
-            dest_addr_npi=self.config.dest_addr_npi,
-            destination_addr=destination,
-            registered_delivery=(
-                self.config.registered_delivery
-                if registered_delivery is None
-                else registered_delivery
-            ),
-        )
-        futures = [link.send(with_part(template, part)) for part in parts]
+        futures = [
+            link.send(self._submit_sm(destination, source, part, registered_delivery))
+            for part in parts
+        ]
         results = await asyncio.gather(*futures, return_exceptions=True)
         ids: list[str] = []
         for result in results:
@@ -508,10 +497,17 @@ class Esme:
             use_16bit_ref=self.config.use_16bit_ref,
             mode=self.config.segmentation,
         )
-        template = self._template(destination, source)
-        return [link.send(with_part(template, part)) for part in parts]
+        return [link.send(self._submit_sm(destination, source, part)) for part in parts]
 
-    def _template(self, destination: str, source: str | None) -> SubmitSm:
+    def _submit_sm(
+        self,
+        destination: str,
+        source: str | None,
+        part: Part,
+        registered_delivery: int | None = None,
+    ) -> SubmitSm:
+        """The submit_sm of one part: ``userdata.with_part`` of the bind's template, made in
+        one construction (``tests/sms/test_esme.py`` holds the two equal)."""
         config = self.config
         return SubmitSm(
             sequence_number=0,
@@ -521,7 +517,13 @@ class Esme:
             dest_addr_ton=config.dest_addr_ton,
             dest_addr_npi=config.dest_addr_npi,
             destination_addr=destination,
-            registered_delivery=config.registered_delivery,
+            registered_delivery=(
+                config.registered_delivery if registered_delivery is None else registered_delivery
+            ),
+            esm_class=part.esm_class,
+            data_coding=part.data_coding,
+            short_message=part.short_message,
+            tlvs=part_tlvs(part),
         )
 
     async def messages(self) -> AsyncIterator[IncomingMessage]:

@@ -9,6 +9,7 @@ length is sound comes out as :class:`BadPdu`, and the stream goes on.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from columba.sms.buffer import Buffer
@@ -29,6 +30,10 @@ class BadPdu:
 
     error: PduError
     data: bytes
+
+
+_U32 = struct.Struct(">I").unpack_from
+_HEADER = struct.Struct(">IIII").unpack_from
 
 
 class PduFramer:
@@ -55,25 +60,30 @@ class PduFramer:
         buffer = self._buffer
         buffer += data
         out: list[Pdu | BadPdu] = []
-        while len(buffer) >= HEADER_OCTETS:
-            header = pull_header(Buffer(bytes(buffer[:HEADER_OCTETS])))
-            length = header.command_length
-            if not HEADER_OCTETS <= length <= self._max:
-                self._failed = FramingError(
-                    f"command_length {length} is outside {HEADER_OCTETS}-{self._max}",
-                    command_status=CommandStatus.ESME_RINVCMDLEN,
-                    command_id=header.command_id,
-                    sequence_number=header.sequence_number,
-                )
-                raise self._failed
-            if len(buffer) < length:
-                break
-            data = bytes(buffer[:length])
-            del buffer[:length]
-            body = Buffer(data)
-            body.pull_bytes(HEADER_OCTETS)
-            try:
-                out.append(decode_body(header, body))
-            except PduError as exc:
-                out.append(BadPdu(error=exc, data=data))
+        start = 0  # the PDUs taken are cut from the buffer once, at the end
+        size = len(buffer)
+        try:
+            while size - start >= HEADER_OCTETS:
+                length = _U32(buffer, start)[0]
+                if not HEADER_OCTETS <= length <= self._max:
+                    _, command_id, _, sequence_number = _HEADER(buffer, start)
+                    self._failed = FramingError(
+                        f"command_length {length} is outside {HEADER_OCTETS}-{self._max}",
+                        command_status=CommandStatus.ESME_RINVCMDLEN,
+                        command_id=command_id,
+                        sequence_number=sequence_number,
+                    )
+                    raise self._failed
+                if size - start < length:
+                    break
+                data = bytes(buffer[start : start + length])
+                start += length
+                body = Buffer(data)
+                header = pull_header(body)
+                try:
+                    out.append(decode_body(header, body))
+                except PduError as exc:
+                    out.append(BadPdu(error=exc, data=data))
+        finally:
+            del buffer[:start]
         return out

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from functools import lru_cache
 
 from columba.sms.errors import UserDataError
 
@@ -236,6 +237,7 @@ def _number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+@lru_cache(maxsize=1024)  # receipts of one minute share their dates: most reads are hits
 def _date(value: str | None) -> datetime | None:
     """``YYMMDDhhmm`` or ``YYMMDDhhmmss`` (two-digit years are this century)."""
     if value is None or not value.isdigit() or len(value) not in (10, 12):

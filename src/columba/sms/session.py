@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from columba.sms.codes import RESPONSE_BIT, is_response
@@ -64,6 +64,7 @@ from columba.sms.pdu import (
     UnbindResp,
     encode_pdu,
     response_to,
+    with_sequence_number,
 )
 
 #: The largest sequence_number (§5.1.4: 0x00000001 to 0x7FFFFFFF).
@@ -617,7 +618,7 @@ class SmppSession:
                 return sequence
 
     def _send_now(self, request: _Request, now: float, timeout: float) -> None:
-        request.pdu = replace(request.pdu, sequence_number=self._sequence())
+        request.pdu = with_sequence_number(request.pdu, self._sequence())
         request.deadline = now + timeout
         request.was_sent = True
         self._outstanding[request.pdu.sequence_number] = request

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 from columba.protocol.errors import ParseError
 from columba.protocol.sip import grammar
 from columba.protocol.sip import headers as h
-from columba.protocol.sip._build import slot_setters
 from columba.protocol.sip.uri import Uri, parse_uri
+from columba.slots import slot_setters
 
 T = TypeVar("T")
 
@@ -463,7 +463,7 @@ class Response(_Message):
 
 Message = Request | Response
 
-# Construction for the parser's hot path (see ``_build``): the same objects the generated
+# Construction for the parser's hot path (see ``columba.slots``): the same objects the generated
 # ``__init__`` makes, every field set but ``headers``, which ``_lazy_headers`` makes on demand.
 _new = object.__new__
 _header_new: Any = partial(tuple.__new__, Header)

@@ -1,4 +1,5 @@
-"""Direct construction of frozen, slotted dataclasses, for the parser's hot path.
+"""Direct construction of frozen, slotted dataclasses, for hot paths (the SIP parser, the
+SMPP session).
 
 A frozen dataclass's generated ``__init__`` takes keyword arguments and sets every field
 through ``object.__setattr__``; for the message the parser builds (its typed header values
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 Setter = Callable[[Any, Any], None]
 
@@ -42,3 +45,35 @@ def slot_setters(cls: type, *names: str) -> tuple[Setter, ...]:
         else:  # pragma: no cover - a slotted dataclass has a descriptor for every field
             raise TypeError(f"{cls.__name__}.{name} has no slot")
     return tuple(setters)
+
+
+def replacer(cls: type[T], name: str) -> Callable[[T, Any], T]:
+    """A function of ``(obj, value)`` equal to ``dataclasses.replace(obj, **{name: value})``
+    for an ``obj`` of exactly ``cls``: the other fields copied slot to slot, without the
+    keyword machinery and the frozen ``__init__`` (about three times faster).
+
+    Like the dataclass's own ``__init__``, the function is generated (straight-line code,
+    one statement per field; the names are the class's field names).
+
+    Raises:
+        TypeError: as :func:`slot_setters`, or ``name`` is not a field of ``cls``.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    if name not in names:
+        raise TypeError(f"{cls.__name__} has no field {name!r}")
+    setters = slot_setters(cls, *names)
+    scope: dict[str, Any] = {"cls": cls, "new": object.__new__, "fallback": dataclasses.replace}
+    lines = [
+        "def replace(obj, value):",
+        "    if type(obj) is not cls:",
+        f"        return fallback(obj, {name}=value)",
+        "    copy = new(cls)",
+    ]
+    for index, (field, setter) in enumerate(zip(names, setters, strict=True)):
+        scope[f"set{index}"] = setter
+        source = "value" if field == name else f"obj.{field}"
+        lines.append(f"    set{index}(copy, {source})")
+    lines.append("    return copy")
+    exec("\n".join(lines), scope)
+    function: Callable[[T, Any], T] = scope["replace"]
+    return function
