@@ -11,7 +11,10 @@ lock. An operation given as ``functools.partial`` of a module-level operation of
 the worker in one round trip; any other (a lambda) is driven from here, one round trip per
 statement. Either way the event loop never blocks.
 
-Writes go one at a time, as with the thread engine: a lock orders them. A read sent whole (a
+Writes run one at a time, in the order they were sent, as with the thread engine; requests
+sent whole are pipelined (the next is written before the last one's answer is read, so the
+worker does not wait for a busy event loop), and a transaction driven from here holds a lock
+for all its statements. A read sent whole (a
 ``partial`` run with ``write=False``) goes to a second worker, the *reader*, with its own
 connection: SQLite's write-ahead log lets it read the last committed state while the writer
 commits, in its own transaction so that all its statements see one snapshot, and on the
@@ -26,6 +29,7 @@ If the writer dies, every operation from then on fails with :class:`Unavailable`
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import pickle
@@ -46,13 +50,24 @@ WORKER = Path(__file__).with_name("sqlite_worker.py")
 
 
 class _Worker:
-    """One worker process and the pipe to it: one request at a time, behind a lock."""
+    """One worker process and the pipe to it.
+
+    Requests are pipelined: each is written with a future queued for its answer, and one
+    reader task hands the answers, which the worker writes in the order it read the
+    requests, to those futures in turn. So the worker can start the next request while the
+    event loop has not yet taken the last answer (under load the loop may be busy for
+    milliseconds). ``lock`` keeps requests that must not be interleaved together: a caller
+    holds it to write one request, or for all the statements of a transaction driven from
+    here.
+    """
 
     def __init__(self, process: asyncio.subprocess.Process, role: str) -> None:
         self.process = process
         self.role = role
         self.lock = asyncio.Lock()
         self.broken: str | None = None
+        self._waiting: collections.deque[asyncio.Future[bytes]] = collections.deque()
+        self._answers = asyncio.get_running_loop().create_task(self._read_answers())
 
     @classmethod
     async def start(cls, role: str) -> _Worker:
@@ -74,21 +89,27 @@ class _Worker:
         return await self.round_trip(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
 
     async def round_trip(self, data: bytes) -> Any:
+        """Write a request and wait for its answer (the caller orders requests: see ``lock``)."""
+        return await self.answer(self.send(data))
+
+    def send(self, data: bytes) -> asyncio.Future[bytes]:
+        """Write a request now; the future gets its answer's octets."""
         if self.broken is not None:
             raise Unavailable(self.broken)
-        stdin, stdout = self.process.stdin, self.process.stdout
+        stdin = self.process.stdin
         assert stdin is not None
-        assert stdout is not None
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         try:
             stdin.write(HEADER.pack(len(data)) + data)
-            header = await stdout.readexactly(HEADER.size)
-            (size,) = HEADER.unpack(header)
-            if size > MAX_FRAME:
-                raise ValueError(f"frame of {size} bytes")
-            data = await stdout.readexactly(size)
-        except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as error:
-            self.broken = f"the SQLite {self.role} process is gone ({type(error).__name__})"
-            raise Unavailable(self.broken) from error
+        except (OSError, RuntimeError) as error:  # a closed pipe
+            self._break(f"the SQLite {self.role} process is gone ({type(error).__name__})")
+            raise Unavailable(self.broken or "") from error
+        self._waiting.append(future)
+        return future
+
+    async def answer(self, future: asyncio.Future[bytes]) -> Any:
+        """The value of the answer ``future`` gets, or the translated error."""
+        data = await future
         try:
             answer = pickle.loads(data)
         except Exception as error:  # a value or exception that does not unpickle here
@@ -102,12 +123,40 @@ class _Worker:
         _, _, error_name, message = answer
         raise translate(error_name, message)
 
+    async def _read_answers(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                header = await stdout.readexactly(HEADER.size)
+                (size,) = HEADER.unpack(header)
+                if size > MAX_FRAME:
+                    raise ValueError(f"frame of {size} bytes")
+                data = await stdout.readexactly(size)
+                if not self._waiting:
+                    raise ValueError("an answer to no request")
+                future = self._waiting.popleft()
+                if not future.done():
+                    future.set_result(data)
+        except (OSError, EOFError, asyncio.IncompleteReadError, ValueError) as error:
+            self._break(f"the SQLite {self.role} process is gone ({type(error).__name__})")
+
+    def _break(self, reason: str) -> None:
+        """From now on every request fails with ``reason``; so do those waiting."""
+        if self.broken is None:
+            self.broken = reason
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(Unavailable(self.broken))
+
     async def close(self) -> None:
         process = self.process
         try:
             if self.broken is None and process.returncode is None:
                 with contextlib.suppress(StorageError):
-                    await self.call(("close",))
+                    async with self.lock:
+                        await self.call(("close",))
             if process.stdin is not None:
                 process.stdin.close()
             try:
@@ -118,6 +167,10 @@ class _Worker:
                 await process.wait()
         except ProcessLookupError:
             pass
+        finally:
+            self._answers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._answers
 
 
 class SqliteProcessEngine:
@@ -189,13 +242,17 @@ class SqliteProcessEngine:
         if data is not None and not write and reader is not None and reader.broken is None:
             # A read sent whole runs beside the writer, on its own snapshot (WAL).
             async with reader.lock:
-                value: T = await reader.round_trip(data)
-                return value
-        async with self._writer.lock:
-            if data is not None:
-                value = await self._writer.round_trip(data)
-                return value
-            return await self._transaction(factory, write)
+                answer = reader.send(data)
+            value: T = await reader.answer(answer)
+            return value
+        writer = self._writer
+        async with writer.lock:
+            if data is None:
+                return await self._transaction(factory, write)
+            # One request: the next may be written while this one runs (pipelined).
+            answer = writer.send(data)
+        value = await writer.answer(answer)
+        return value
 
     async def _transaction(self, factory: OpFactory[T], write: bool) -> T:
         op = factory()
