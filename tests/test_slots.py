@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from columba.slots import replacer
+from columba.slots import builder, replacer
 from columba.sms.pdu import PDU_CLASSES, DeliverSm, SubmitSm, with_sequence_number
 
 
@@ -61,3 +61,11 @@ def test_a_full_submit_sm_keeps_every_field() -> None:
     )
     assert with_sequence_number(pdu, 77) == dataclasses.replace(pdu, sequence_number=77)
     assert with_sequence_number(DeliverSm(sequence_number=3), 4) == DeliverSm(sequence_number=4)
+
+
+@given(st.integers(), st.integers(), st.text())
+def test_a_builder_makes_what_init_makes(x: int, y: int, label: str) -> None:
+    built = builder(Point)(x, y, label)
+    assert built == Point(x=x, y=y, label=label)
+    assert type(built) is Point
+    assert builder(Point3)(x, y, label, 4) == Point3(x=x, y=y, label=label, z=4)

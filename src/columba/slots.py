@@ -74,6 +74,28 @@ def replacer(cls: type[T], name: str) -> Callable[[T, Any], T]:
         source = "value" if field == name else f"obj.{field}"
         lines.append(f"    set{index}(copy, {source})")
     lines.append("    return copy")
-    exec("\n".join(lines), scope)
+    exec("\n".join(lines), scope)  # identifiers from dataclasses.fields only
     function: Callable[[T, Any], T] = scope["replace"]
+    return function
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A function of every field's value, positionally in field order, that makes the
+    object of ``cls`` as its ``__init__`` would with those values (no defaults, no
+    ``__post_init__``): generated straight-line code, one slot set per field.
+
+    Raises:
+        TypeError: as :func:`slot_setters`.
+    """
+    names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    setters = slot_setters(cls, *names)
+    scope: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    arguments = ", ".join(f"v{index}" for index in range(len(names)))
+    lines = [f"def build({arguments}):", "    obj = new(cls)"]
+    for index, setter in enumerate(setters):
+        scope[f"set{index}"] = setter
+        lines.append(f"    set{index}(obj, v{index})")
+    lines.append("    return obj")
+    exec("\n".join(lines), scope)  # generated from a count only
+    function: Callable[..., T] = scope["build"]
     return function

@@ -3,9 +3,12 @@ STOP, quotas, and the outbox's life (queue → claim → settle → receipts, re
 
 from __future__ import annotations
 
-from columba.storage import Store
+from dataclasses import replace
+
+from columba.storage import DeliveryState, Recipient, Store
 from columba.storage.sms import QUOTA_DAY, QUOTA_MONTH, NewSms, SmsPreferences
 from tests.storage.conftest import Backend, backend
+from tests.storage.test_contract_delivery import message
 
 __all__ = ["backend"]
 
@@ -101,5 +104,42 @@ def test_claim_settle_receipts_and_recover(backend: Backend) -> None:
         assert await sms.claim("86139", 10) == []  # not before its retry time
         states = await sms.count_states()
         assert states == {"delivered": 1, "failed": 1, "submitting": 1, "queued": 1}
+
+    backend.run(scenario)
+
+
+def test_the_ims_status_follows_its_sms(backend: Backend) -> None:
+    """The IM an SMS carries moves to sent_as_sms when queued and to sms_delivered (or
+    failed) with its receipts; an SMS that carries no IM (SendCatSMS) moves nothing."""
+
+    async def scenario(store: Store) -> None:
+        cid = (await store.pair_conversation(1, 2)).conversation_id
+        stored = await store.store_messages(
+            [message(cid, f"k{n}", Recipient(user_id=2)) for n in range(3)]
+        )
+        items = [replace(_sms(f"s{n}"), message_id=m.message_id) for n, m in enumerate(stored)] + [
+            _sms("no-im")
+        ]
+        ids, _ = await store.sms.enqueue(items, day_limit=0, month_limit=0)
+        for m in stored:
+            (status,) = await store.delivery_statuses(m.message_id)
+            assert status.state is DeliveryState.SENT_AS_SMS
+        await store.sms.claim("", 10)
+        await store.sms.settle([(sms_id, [f"p{sms_id}"]) for sms_id in ids])
+        final, unknown = await store.sms.apply_receipts(
+            [
+                (f"p{ids[0]}", True, "DELIVRD"),
+                (f"p{ids[1]}", False, "UNDELIV"),
+                (f"p{ids[3]}", True, "DELIVRD"),
+            ]
+        )
+        assert unknown == []
+        assert sorted(s.sms_id for s in final) == [ids[0], ids[1], ids[3]]
+        states = [(await store.delivery_statuses(m.message_id))[0].state for m in stored]
+        assert states == [
+            DeliveryState.SMS_DELIVERED,
+            DeliveryState.FAILED,
+            DeliveryState.SENT_AS_SMS,
+        ]
 
     backend.run(scenario)

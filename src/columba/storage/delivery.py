@@ -272,6 +272,25 @@ def record(
     return _status(row)
 
 
+def record_many(events: Sequence[tuple[str, int]], state: DeliveryState, *, now: int) -> Op[None]:
+    """:func:`record` of one event for many ``(message id, recipient id)`` pairs, in one
+    batch; a pair with no status (a message that was never an IM) is skipped, not an error."""
+    if state is DeliveryState.PENDING:
+        raise ValueError("pending is where a status starts, not an event")
+    column = _EVENT_COLUMN[state]
+    moves_from = [old.value for old in _MOVES_FROM[state]]
+    yield from execute_many(
+        f"UPDATE delivery_status SET"
+        f" state = CASE WHEN state IN ({placeholders(len(moves_from))}) THEN ? ELSE state END,"
+        f" {column} = COALESCE({column}, ?), updated_at = ?"
+        f" WHERE message_id = ? AND recipient_id = ?",
+        [
+            (*moves_from, state.value, now, now, message_id, recipient)
+            for message_id, recipient in events
+        ],
+    )
+
+
 def statuses(message_id: str) -> Op[list[DeliveryStatus]]:
     """Each recipient's status for a message, by recipient id."""
     rows = yield from fetch(

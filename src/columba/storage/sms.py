@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from columba.storage import delivery, wire
-from columba.storage.errors import NotFound
 from columba.storage.records import DeliveryState
 from columba.storage.sms_mo import MoRecord, finish_mo, take_mo
 from columba.storage.sms_preferences import (
@@ -145,13 +144,12 @@ def _record(events: Sequence[tuple[str, int, DeliveryState]], *, now: int) -> Op
     """Move the IMs' delivery statuses (``sent_as_sms``, ``sms_delivered``, ``failed``), in
     the same transaction as the outbox change that caused it. A message with no status for
     that recipient (it was never an IM) is skipped."""
+    by_state: dict[DeliveryState, list[tuple[str, int]]] = {}
     for message_id, recipient_id, state in events:
-        if not message_id or not recipient_id:
-            continue
-        try:
-            yield from delivery.record(message_id, recipient_id, state, now=now)
-        except NotFound:
-            continue
+        if message_id and recipient_id:
+            by_state.setdefault(state, []).append((message_id, recipient_id))
+    for state, pairs in by_state.items():
+        yield from delivery.record_many(pairs, state, now=now)
 
 
 def enqueue(
@@ -334,11 +332,12 @@ def apply_receipts(
     """
     if not receipts:
         return [], []
-    rows = yield from fetch_many(
-        "SELECT smsc_id, sms_id FROM sms_parts WHERE smsc_id = ?",
-        [(smsc_id,) for smsc_id, _, _ in receipts],
-    )
-    owner = {str(row[0]): int(row[1]) for row in rows}
+    owner: dict[str, int] = {}
+    for marks, smsc_ids in in_lists(sorted({smsc_id for smsc_id, _, _ in receipts})):
+        rows = yield from fetch(
+            f"SELECT smsc_id, sms_id FROM sms_parts WHERE smsc_id IN ({marks})", *smsc_ids
+        )
+        owner.update({str(row[0]): int(row[1]) for row in rows})
     unknown = [smsc_id for smsc_id, _, _ in receipts if smsc_id not in owner]
     delivered: dict[int, int] = {}
     failures: dict[int, str] = {}
