@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from columba.servers.sms import SmsServer, SmsServerConfig
+from columba.sms.esme import Esme, EsmeConfig, ReceiptReceived
 from columba.sms.pdu import CommandStatus
 from columba.sms.routing import SmscRoute
 from columba.storage import open_store
@@ -161,3 +164,51 @@ def test_a_receipt_that_overtakes_its_settle_waits_for_it(tmp_path: Path) -> Non
             assert not server._unsettled
 
     asyncio.run(scenario())
+
+
+def test_a_receipt_sink_acks_when_told_and_once() -> None:
+    """``Esme(receipt_sink=…)``: each receipt comes with the function that acks it; the SMSC
+    hears nothing until it is called, and a second call does nothing."""
+
+    async def scenario() -> None:
+        smsc = ScriptedSmsc()
+        taken: list[tuple[ReceiptReceived, Callable[[int], None]]] = []
+        arrived = asyncio.Event()
+
+        def sink(receipt: ReceiptReceived, ack: Callable[[int], None]) -> None:
+            taken.append((receipt, ack))
+            arrived.set()
+
+        async with asyncio.timeout(20), smsc.serving():
+            config = EsmeConfig(
+                host="127.0.0.1", port=smsc.port, system_id="columba", password="columba"
+            )
+            esme = Esme(config, receipt_sink=sink)
+            async with asyncio.TaskGroup() as group:
+                runner = group.create_task(esme.run())
+                await esme.wait_bound(within=5)
+                [future] = esme.submit_nowait("8613800000002", "hello")
+                await future
+                ((smsc_id, _),) = await smsc.wait_submits(1)
+                acked = asyncio.create_task(smsc.receipt(smsc_id))
+                await arrived.wait()
+                await asyncio.sleep(0.2)
+                assert not acked.done()
+                ((receipt, ack),) = taken
+                assert receipt.receipt.message_id == smsc_id
+                ack(CommandStatus.ESME_ROK)
+                ack(CommandStatus.ESME_RX_T_APPN)  # too late: acked already
+                assert await acked == CommandStatus.ESME_ROK
+                await esme.close(grace=1.0)
+                runner.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_on_receipt_and_a_receipt_sink_are_one_or_the_other() -> None:
+    async def stored(receipt: ReceiptReceived) -> None:
+        return None
+
+    config = EsmeConfig(host="127.0.0.1", port=1, system_id="c", password="p")
+    with pytest.raises(ValueError, match="not both"):
+        Esme(config, on_receipt=stored, receipt_sink=lambda receipt, ack: None)

@@ -107,9 +107,10 @@ class SmsServer:
         #: Since when (loop time) the store has failed to take receipts; None: it takes them.
         self._store_down_since: float | None = None
         self._wakes: dict[str, asyncio.Event] = {}
-        self._receipts: asyncio.Queue[tuple[ReceiptReceived, asyncio.Future[None]]] = (
-            asyncio.Queue()
-        )
+        #: Receipts waiting for their group commit, with what settles each (``None``: stored).
+        self._receipts: asyncio.Queue[
+            tuple[ReceiptReceived, Callable[[BaseException | None], None]]
+        ] = asyncio.Queue()
         for route in config.routes:
             self._wakes[route.prefix] = asyncio.Event()
             self.esmes[route.prefix] = Esme(
@@ -123,7 +124,7 @@ class SmsServer:
                     session=SessionConfig(window=config.window, max_unacked=config.max_unacked),
                 ),
                 on_message=self._mo_handler(route.prefix),
-                on_receipt=self._on_receipt,
+                receipt_sink=self._take_receipt,
             )
 
     def route_for(self, number: str) -> str | None:
@@ -258,10 +259,17 @@ class SmsServer:
 
         return on_message
 
-    async def _on_receipt(self, receipt: ReceiptReceived) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._receipts.put_nowait((receipt, future))
-        await future
+    def _take_receipt(self, receipt: ReceiptReceived, ack: Callable[[int], None]) -> None:
+        """Queue a receipt for the next group commit; ``ack`` answers the SMSC after it."""
+
+        def settle(error: BaseException | None) -> None:
+            if error is None:
+                ack(CommandStatus.ESME_ROK)
+                return
+            log.error("storing a receipt failed", extra={"kv": {"error": repr(error)}})
+            ack(CommandStatus.ESME_RX_T_APPN)
+
+        self._receipts.put_nowait((receipt, settle))
 
     async def _commit_receipts(self, *, max_batch: int = 1000) -> None:
         while True:
@@ -298,18 +306,15 @@ class SmsServer:
                 if self._hold(rows):
                     log.warning("receipts held: the store failed", extra={"kv": {"error": exc}})
                 else:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    for _, settle in batch:
+                        settle(exc)
                     continue
             except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+                for _, settle in batch:
+                    settle(exc)
                 continue
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+            for _, settle in batch:
+                settle(None)
 
     def _hold(self, rows: Sequence[tuple[str, bool, str]]) -> bool:
         """Keep receipts the store could not take, to apply later; False (refuse them) when it

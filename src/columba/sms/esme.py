@@ -144,6 +144,7 @@ class SmppLink:
         self._wake = asyncio.Event()
         self._responses: dict[int, asyncio.Future[Pdu]] = {}
         self._done = False
+        self._flush_soon = False
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -176,14 +177,21 @@ class SmppLink:
         request_id = self.session.send(pdu, now=self.now())
         future: asyncio.Future[Pdu] = self._loop.create_future()
         self._responses[request_id] = future
-        self._flush()
+        self._flush_later()
         return future
 
     def ack(self, event: MessageReceived, *, command_status: int = 0, message_id: str = "") -> bool:
         """Answer a received message (see :meth:`SmppSession.ack`)."""
         is_sent = self.session.ack(event, command_status=command_status, message_id=message_id)
-        self._flush()
+        self._flush_later()
         return is_sent
+
+    def _flush_later(self) -> None:
+        """Write what the session has to send once this turn of the event loop is over: the
+        requests and acks of one turn go out in one write, not one each."""
+        if not self._flush_soon:
+            self._flush_soon = True
+            self._loop.call_soon(self._flush)
 
     def bind(
         self,
@@ -256,6 +264,7 @@ class SmppLink:
                 self._flush()
 
     def _flush(self) -> None:
+        self._flush_soon = False
         data = self.session.data_to_send()
         if data and not self._writer.is_closing():
             self._writer.write(data)
@@ -343,6 +352,22 @@ class ReceiptReceived:
 IncomingMessage = Completed | Expired
 MessageCallback = Callable[[IncomingMessage], Awaitable[None]]
 ReceiptCallback = Callable[[ReceiptReceived], Awaitable[None]]
+#: Takes a receipt and the function that acks it, to be called once with the status to
+#: answer (ESME_ROK once it is stored, or a refusal), without a task per receipt.
+ReceiptSink = Callable[[ReceiptReceived, Callable[[int], None]], None]
+
+
+def _acker(link: SmppLink, event: MessageReceived) -> Callable[[int], None]:
+    """The function that acks ``event`` on ``link`` with a status, once."""
+    acked = False
+
+    def ack(command_status: int) -> None:
+        nonlocal acked
+        if not acked:
+            acked = True
+            link.ack(event, command_status=command_status)
+
+    return ack
 
 
 class Esme:
@@ -351,7 +376,9 @@ class Esme:
     Use it as ``async with open_esme(config) as esme:``, or run :meth:`run` in a TaskGroup of
     your own and :meth:`close` it. ``on_message`` and ``on_receipt`` are awaited before the
     SMSC gets its ack (store there); without them, messages and receipts queue for
-    :meth:`messages` and :meth:`receipts`.
+    :meth:`messages` and :meth:`receipts`. ``receipt_sink``, instead of ``on_receipt``, is
+    handed each receipt with the function that acks it, for a store that batches receipts
+    (the SMS server's): no task per receipt.
     """
 
     def __init__(
@@ -360,10 +387,14 @@ class Esme:
         *,
         on_message: MessageCallback | None = None,
         on_receipt: ReceiptCallback | None = None,
+        receipt_sink: ReceiptSink | None = None,
     ) -> None:
+        if on_receipt is not None and receipt_sink is not None:
+            raise ValueError("give on_receipt or receipt_sink, not both")
         self.config = config
         self._on_message = on_message
         self._on_receipt = on_receipt
+        self._receipt_sink = receipt_sink
         self._messages: asyncio.Queue[IncomingMessage] = asyncio.Queue()
         self._receipts: asyncio.Queue[ReceiptReceived] = asyncio.Queue()
         self._reassembler = Reassembler(config.reassembly)
@@ -604,7 +635,10 @@ class Esme:
                     source=pdu.source_addr,
                     destination=pdu.destination_addr,
                 )
-                self._hand_over(link, event, self._store_receipt(receipt))
+                if self._receipt_sink is not None:
+                    self._receipt_sink(receipt, _acker(link, event))
+                else:
+                    self._hand_over(link, event, self._store_receipt(receipt))
                 return
             outcome = self._reassembler.receive(
                 part_of(pdu), source=pdu.source_addr, destination=pdu.destination_addr, now=now
