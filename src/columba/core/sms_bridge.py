@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from columba.core import outbound
+from columba.core.batchqueue import BatchQueue
 from columba.core.delivery import DeliveryService
 from columba.core.phone_text import DEVICE_WAIT, PhoneRelay, offer_from_phone
 from columba.core.registry import Binding, Dialect, Registry
@@ -161,7 +162,7 @@ class SmsBridge:
         self._route_for = route_for
         self._wake = wake
         self.config = config
-        self._queue: asyncio.Queue[tuple[NewSms, Queued]] = asyncio.Queue()
+        self._queue: BatchQueue[tuple[NewSms, Queued]] = BatchQueue()
         self._committing = False
         #: Other nodes' devices (scaled out), for texts from phones with no account.
         self.elsewhere: PhoneRelay | None = None
@@ -188,7 +189,7 @@ class SmsBridge:
                 else:
                     future.set_result(outcome)
 
-            self._queue.put_nowait((item, settle))
+            self._queue.put((item, settle))
             outcome = await future
         else:
             outcome = (await self._enqueue([item]))[0]
@@ -205,7 +206,7 @@ class SmsBridge:
         committer, in commit order."""
         if not self._committing:
             raise RuntimeError("queue_nowait() needs the committer running")
-        self._queue.put_nowait((item, settle))
+        self._queue.put((item, settle))
 
     async def _enqueue(self, items: Sequence[NewSms]) -> list[tuple[int, int, int]]:
         outcomes, usage = await self._store.sms.enqueue(
@@ -221,9 +222,7 @@ class SmsBridge:
         self._committing = True
         try:
             while True:
-                batch = [await self._queue.get()]
-                while len(batch) < max_batch and not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
+                batch = await self._queue.take(max_batch)
                 try:
                     outcomes = await self._enqueue([item for item, _ in batch])
                 except Exception as exc:
@@ -236,8 +235,7 @@ class SmsBridge:
                     _settle(settle, outcome, None)
         finally:
             self._committing = False
-            while not self._queue.empty():
-                _, settle = self._queue.get_nowait()
+            for _, settle in self._queue.drain():
                 _settle(settle, None, ConnectionError("the node is stopping"))
 
     async def send_sms(

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from columba.core.batchqueue import BatchQueue
 from columba.core.sms_bridge import BridgeConfig, SmsBridge, mo_key
 from columba.core.uds import UdsConfig, UserDataService
 from columba.sms.errors import SmsUsageError
@@ -108,9 +109,9 @@ class SmsServer:
         self._store_down_since: float | None = None
         self._wakes: dict[str, asyncio.Event] = {}
         #: Receipts waiting for their group commit, with what settles each (``None``: stored).
-        self._receipts: asyncio.Queue[
+        self._receipts: BatchQueue[
             tuple[ReceiptReceived, Callable[[BaseException | None], None]]
-        ] = asyncio.Queue()
+        ] = BatchQueue()
         for route in config.routes:
             self._wakes[route.prefix] = asyncio.Event()
             self.esmes[route.prefix] = Esme(
@@ -269,7 +270,7 @@ class SmsServer:
             log.error("storing a receipt failed", extra={"kv": {"error": repr(error)}})
             ack(CommandStatus.ESME_RX_T_APPN)
 
-        self._receipts.put_nowait((receipt, settle))
+        self._receipts.put((receipt, settle))
 
     async def _commit_receipts(self, *, max_batch: int = 1000) -> None:
         while True:
@@ -278,16 +279,13 @@ class SmsServer:
                 # written (another connection, on PostgreSQL): look again soon.
                 try:
                     async with asyncio.timeout(0.2):
-                        first = await self._receipts.get()
+                        batch = await self._receipts.take(max_batch)
                 except TimeoutError:
                     with contextlib.suppress(StorageError):
                         await self._retry_orphans()
                     continue
             else:
-                first = await self._receipts.get()
-            batch = [first]
-            while len(batch) < max_batch and not self._receipts.empty():
-                batch.append(self._receipts.get_nowait())
+                batch = await self._receipts.take(max_batch)
             rows: list[tuple[str, bool, str]] = []
             for received, _ in batch:
                 receipt = received.receipt

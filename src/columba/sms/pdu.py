@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 
-from columba.slots import replacer
+from columba.slots import builder, replacer
 from columba.sms.buffer import Buffer, BufferReadError
 from columba.sms.codes import RESPONSE_BIT, CommandId, CommandStatus, TlvTag, is_response
 from columba.sms.errors import PduError, SmsUsageError
@@ -47,6 +47,16 @@ def pull_header(buf: Buffer) -> Header:
     """Read a header (the caller checks that 16 octets are there)."""
     header: Header = _new_header(buf.pull_uint32x4())
     return header
+
+
+#: Each PDU class's generated positional constructor (``columba.slots.builder``), for the
+#: decoders of the PDUs that come by the thousand.
+_BUILDERS: dict[type, Callable[..., Any]] = {}
+
+
+def _builder_of(cls: type) -> Callable[..., Any]:
+    build = _BUILDERS[cls] = builder(cls)
+    return build
 
 
 # -- PDU classes ----------------------------------------------------------------------------
@@ -273,28 +283,31 @@ class _ShortMessagePdu(Pdu):
         if sm_length > MAX_SHORT_MESSAGE or sm_length > buf.remaining():
             raise BufferReadError(f"sm_length {sm_length} is invalid", status.ESME_RINVMSGLEN)
         short_message = buf.pull_bytes(sm_length)
-        return cls(
-            sequence_number=header.sequence_number,
-            command_status=header.command_status,
-            service_type=service_type,
-            source_addr_ton=source_addr_ton,
-            source_addr_npi=source_addr_npi,
-            source_addr=source_addr,
-            dest_addr_ton=dest_addr_ton,
-            dest_addr_npi=dest_addr_npi,
-            destination_addr=destination_addr,
-            esm_class=esm_class,
-            protocol_id=protocol_id,
-            priority_flag=priority_flag,
-            schedule_delivery_time=schedule_delivery_time,
-            validity_period=validity_period,
-            registered_delivery=registered_delivery,
-            replace_if_present_flag=replace_if_present_flag,
-            data_coding=data_coding,
-            sm_default_msg_id=sm_default_msg_id,
-            short_message=short_message,
-            tlvs=pull_tlvs(buf),
+        # ``cls(...)`` with every field, in field order, without the keyword machinery.
+        build = _BUILDERS.get(cls) or _builder_of(cls)
+        pdu: Self = build(
+            header.sequence_number,
+            header.command_status,
+            service_type,
+            source_addr_ton,
+            source_addr_npi,
+            source_addr,
+            dest_addr_ton,
+            dest_addr_npi,
+            destination_addr,
+            esm_class,
+            protocol_id,
+            priority_flag,
+            schedule_delivery_time,
+            validity_period,
+            registered_delivery,
+            replace_if_present_flag,
+            data_coding,
+            sm_default_msg_id,
+            short_message,
+            pull_tlvs(buf),
         )
+        return pdu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -322,11 +335,13 @@ class _MessageIdResp(Pdu):
 
     @classmethod
     def pull_body(cls, buf: Buffer, header: Header) -> Self:
-        return cls(
-            sequence_number=header.sequence_number,
-            command_status=header.command_status,
-            message_id=buf.pull_cstring(65, CommandStatus.ESME_RINVMSGID),
+        build = _BUILDERS.get(cls) or _builder_of(cls)
+        pdu: Self = build(
+            header.sequence_number,
+            header.command_status,
+            buf.pull_cstring(65, CommandStatus.ESME_RINVMSGID),
         )
+        return pdu
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
