@@ -241,6 +241,8 @@ class Server:
     max_connections: int = 100_000
     #: ``[server] event_loop_cpus`` ("" lets the kernel place everything).
     event_loop_cpus: str = ""
+    #: Collapsed stacks of the server's CPU time go here (``bench/cpuprofile``); None: off.
+    cpu_profile: Path | None = None
     addresses: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="columba-bench-")))
@@ -305,7 +307,7 @@ level = "warning"
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=os.environ.copy(),
+            env=self._environment(),
         )
         log.close()
         assert self.process.stdout is not None
@@ -325,6 +327,14 @@ level = "warning"
         threading.Thread(target=read_announcements, daemon=True).start()
         if not found.wait(30) or self.process.poll() is not None:
             raise RuntimeError(f"the server did not start; its log:\n{self.log_tail()}")
+
+    def _environment(self) -> dict[str, str]:
+        env = os.environ.copy()
+        if self.cpu_profile is not None:
+            profiler = str(Path(__file__).resolve().parent / "cpuprofile")
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (profiler, env.get("PYTHONPATH")) if p)
+            env["COLUMBA_CPU_PROFILE"] = str(self.cpu_profile.resolve())
+        return env
 
     def log_tail(self, chars: int = 3000) -> str:
         with contextlib.suppress(OSError):
@@ -437,10 +447,12 @@ def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
         profiler.stderr.close()
 
 
-def summarize_profile(collapsed: Path, *, top: int = 15) -> str:
+def summarize_profile(collapsed: Path, *, top: int = 15, idle_leaves: tuple[str, ...] = ()) -> str:
     """Per thread, the functions with the most samples (self and inclusive), from py-spy's
-    raw output. Samples are taken only while a thread is running (py-spy leaves out idle
-    threads), so the shares say where the CPU goes."""
+    raw output or ``bench/cpuprofile``'s. Samples are taken only while a thread is running
+    (py-spy leaves out idle threads), so the shares say where the CPU goes; samples whose
+    innermost frame starts with one of ``idle_leaves`` are left out (the CPU profiler's
+    signal can land in the selector's wait)."""
     threads: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
     totals: dict[str, int] = {}
     total = 0
@@ -455,7 +467,7 @@ def summarize_profile(collapsed: Path, *, top: int = 15) -> str:
             thread = frames[0].partition(": ")[2] or frames[0]
             frames = frames[1:]
         frames = [_short(frame) for frame in frames]
-        if not frames:
+        if not frames or frames[-1].startswith(idle_leaves or ("\0",)):
             continue
         total += count
         totals[thread] = totals.get(thread, 0) + count

@@ -1,7 +1,8 @@
 """MT SMS per second through Columba's SMS leg, with delivery receipts, beside a raw ESME.
 
 Run: ``uv run --frozen python bench/sms.py [--messages 20000] [--smsc node|simulator]
-[--storage sqlite|postgresql] [--window 100] [--json] [--quick]``.
+[--storage sqlite|postgresql] [--window 100] [--e2e-only] [--cpu-profile FILE] [--json]
+[--quick]``.
 
 The SMSC is node smpp 0.5.1 (``tests/interop_smpp/node/smsc_sim.js``, a separate process and
 an SMPP stack nobody on the team wrote; ``tests/interop_smpp/install.sh`` installs it) or
@@ -310,7 +311,13 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
     every submit_sm (the caller's :class:`Smsc` counts them)."""
     data_dir = Path(tempfile.mkdtemp(prefix="columba-bench-sms-"))
     storage = _server.open_storage(args.storage, data_dir, postgres_url=args.postgres_url)
-    node = SmsNode(storage=storage, data_dir=data_dir, smsc_port=smsc_.port, window=args.window)
+    node = SmsNode(
+        storage=storage,
+        data_dir=data_dir,
+        smsc_port=smsc_.port,
+        window=args.window,
+        cpu_profile=args.cpu_profile,
+    )
     try:
         await asyncio.to_thread(node.start)
         senders, _ = await asyncio.to_thread(node.create_accounts, args.senders)
@@ -363,6 +370,9 @@ async def end_to_end(smsc_: Smsc, args: argparse.Namespace, cpu: dict[str, float
         cpu["load generator"] = time.process_time() - client_cpu
         if profiler is not None:
             _server.stop_profiler(profiler)
+        if args.cpu_profile is not None and args.cpu_profile.exists():
+            idle = ("EpollSelector.select", "BaseSelectorEventLoop._read_from_self")
+            progress(_server.summarize_profile(args.cpu_profile, top=25, idle_leaves=idle))
         for device in devices:
             await device.close()
         return elapsed
@@ -477,6 +487,11 @@ def main() -> None:
     parser.add_argument("--im-window", type=int, default=32)
     parser.add_argument(
         "--profile", type=Path, help="py-spy the columba serve row (.svg, or .txt: raw stacks)"
+    )
+    parser.add_argument(
+        "--cpu-profile",
+        type=Path,
+        help="sample the columba serve row's CPU time (bench/cpuprofile): collapsed stacks here",
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 500 messages")
