@@ -35,6 +35,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+from columba.slots import builder
 from columba.sms.errors import PduError, UserDataError
 from columba.sms.pdu import CommandStatus, Pdu, SubmitSm, SubmitSmResp
 from columba.sms.reassembly import Completed, Expired, Reassembler, ReassemblyLimits, Waiting
@@ -357,6 +358,10 @@ ReceiptCallback = Callable[[ReceiptReceived], Awaitable[None]]
 ReceiptSink = Callable[[ReceiptReceived, Callable[[int], None]], None]
 
 
+#: ``SubmitSm(...)`` with every field positionally (``columba.slots.builder``).
+_new_submit_sm = builder(SubmitSm)
+
+
 def _acker(link: SmppLink, event: MessageReceived) -> Callable[[int], None]:
     """The function that acks ``event`` on ``link`` with a status, once."""
     acked = False
@@ -540,22 +545,29 @@ class Esme:
         """The submit_sm of one part: ``userdata.with_part`` of the bind's template, made in
         one construction (``tests/sms/test_esme.py`` holds the two equal)."""
         config = self.config
-        return SubmitSm(
-            sequence_number=0,
-            source_addr_ton=config.source_addr_ton,
-            source_addr_npi=config.source_addr_npi,
-            source_addr=config.source_addr if source is None else source,
-            dest_addr_ton=config.dest_addr_ton,
-            dest_addr_npi=config.dest_addr_npi,
-            destination_addr=destination,
-            registered_delivery=(
-                config.registered_delivery if registered_delivery is None else registered_delivery
-            ),
-            esm_class=part.esm_class,
-            data_coding=part.data_coding,
-            short_message=part.short_message,
-            tlvs=part_tlvs(part),
+        pdu: SubmitSm = _new_submit_sm(  # every field, in field order
+            0,  # sequence_number: the session sets it
+            0,  # command_status
+            "",  # service_type
+            config.source_addr_ton,
+            config.source_addr_npi,
+            config.source_addr if source is None else source,
+            config.dest_addr_ton,
+            config.dest_addr_npi,
+            destination,
+            part.esm_class,
+            0,  # protocol_id
+            0,  # priority_flag
+            "",  # schedule_delivery_time
+            "",  # validity_period
+            config.registered_delivery if registered_delivery is None else registered_delivery,
+            0,  # replace_if_present_flag
+            part.data_coding,
+            0,  # sm_default_msg_id
+            part.short_message,
+            part_tlvs(part),
         )
+        return pdu
 
     async def messages(self) -> AsyncIterator[IncomingMessage]:
         """MO texts as they complete (only when no ``on_message`` callback was given)."""

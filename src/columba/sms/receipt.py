@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import IntEnum
 from functools import lru_cache
 
+from columba.slots import builder
 from columba.sms.errors import UserDataError
 
 #: esm_class message-type bits (SMPP 3.4 §5.2.12, bits 5-2) of deliver_sm.
@@ -157,17 +158,21 @@ def parse_receipt(
     if network_error_code is not None and len(network_error_code) == 3:
         network_error = (network_error_code[0], int.from_bytes(network_error_code[1:], "big"))
     message_id = receipted_message_id if receipted_message_id is not None else fields.get("id")
-    return DeliveryReceipt(
-        message_id=message_id or None,
-        state=state,
-        submitted=_number(fields.get("sub")),
-        delivered=_number(fields.get("dlvrd")),
-        submit_date=_date(fields.get("submit date")),
-        done_date=_date(fields.get("done date")),
-        error=fields.get("err") or None,
-        text=fields.get("text"),
-        network_error_code=network_error,
+    receipt: DeliveryReceipt = _new_receipt(  # the fields in order: one comes per MT
+        message_id or None,
+        state,
+        _number(fields.get("sub")),
+        _number(fields.get("dlvrd")),
+        _date(fields.get("submit date")),
+        _date(fields.get("done date")),
+        fields.get("err") or None,
+        fields.get("text"),
+        network_error,
     )
+    return receipt
+
+
+_new_receipt = builder(DeliveryReceipt)
 
 
 def format_receipt(receipt: DeliveryReceipt) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from columba.slots import builder
 from columba.sms.buffer import Buffer, BufferReadError
 from columba.sms.codes import CommandStatus
 from columba.sms.errors import SmsUsageError
@@ -79,5 +80,9 @@ def pull_tlvs(buf: Buffer) -> tuple[Tlv, ...]:
             raise BufferReadError(
                 f"TLV 0x{tag:04X} runs past the PDU", CommandStatus.ESME_RINVOPTPARSTREAM
             )
-        tlvs.append(Tlv(tag=tag, value=buf.pull_bytes(length)))
+        tlvs.append(_new_tlv(tag, buf.pull_bytes(length)))
     return tuple(tlvs)
+
+
+#: ``Tlv(tag=…, value=…)`` positionally, without the keyword machinery (``columba.slots``).
+_new_tlv = builder(Tlv)
