@@ -40,6 +40,7 @@ from columba.core.phone_text import DEVICE_WAIT, PhoneRelay, offer_from_phone
 from columba.core.registry import Binding, Dialect, Registry
 from columba.core.uds import UserDataService, keyword, quiet_until
 from columba.protocol.sip.message import Request
+from columba.slots import builder
 from columba.sms.reassembly import Completed
 from columba.sms.routing import access_address, addressed_number, digits
 from columba.sms.segment import count_parts
@@ -295,17 +296,17 @@ class SmsBridge:
         if source is None:
             origin = sender.number or sender.sid if sender is not None else ""
             source = access_address(self.config.access_code, origin or "")
-        item = NewSms(
-            client_key=client_key,
-            route=route,
-            sender_id=sender.user_id if sender is not None else 0,
-            recipient_id=recipient.user_id if recipient is not None else 0,
-            message_id=message_id,
-            source=source,
-            destination=destination,
-            body=body,
-            segments=segments_of(body),
-            not_before=not_before,
+        item: NewSms = _build_new_sms(  # every field, in field order (one per SMS)
+            client_key,
+            route,
+            sender.user_id if sender is not None else 0,
+            recipient.user_id if recipient is not None else 0,
+            message_id,
+            source,
+            destination,
+            body,
+            segments_of(body),
+            not_before,
         )
         return item, is_truncated
 
@@ -516,14 +517,15 @@ class SmsBridge:
 
 def _queued(item: NewSms, is_truncated: bool, outcome: tuple[int, int, int]) -> SmsQueued:
     sms_id, day_count, month_count = outcome
-    return SmsQueued(
-        sms_id=sms_id,
-        destination=item.destination,
-        segments=item.segments,
-        is_truncated=is_truncated,
-        day_count=day_count,
-        month_count=month_count,
+    queued: SmsQueued = _build_queued(  # every field, in field order
+        sms_id, item.destination, item.segments, is_truncated, day_count, month_count
     )
+    return queued
+
+
+#: ``NewSms(...)`` and ``SmsQueued(...)`` positionally (``columba.slots.builder``).
+_build_new_sms = builder(NewSms)
+_build_queued = builder(SmsQueued)
 
 
 def _settle(

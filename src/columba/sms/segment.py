@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from columba.slots import builder
 from columba.sms.encoding import DataCoding, choose_coding, encode_text
 from columba.sms.errors import SmsUsageError
 from columba.sms.gsm7 import fill_bits_after, iter_char_septets, max_septets
@@ -120,8 +121,8 @@ def split_message(
     if not 0 <= reference <= limit:
         raise SmsUsageError(f"reference {reference} does not fit 0-{limit}")
     chunks = _chunks(text, coding, use_16bit_ref=use_16bit_ref)
-    if len(chunks) == 1:
-        return [Part(data_coding=coding, short_message=encode_text(chunks[0], coding))]
+    if len(chunks) == 1:  # the usual text: one part, built positionally
+        return [_new_part(coding, encode_text(chunks[0], coding), 0, None, None, None, None)]
     if len(chunks) > MAX_PARTS:
         raise SmsUsageError(f"text needs {len(chunks)} parts; at most {MAX_PARTS} are allowed")
     total = len(chunks)
@@ -150,6 +151,10 @@ def split_message(
                 )
             )
     return parts
+
+
+#: ``Part(...)`` with every field in field order (``columba.slots.builder``).
+_new_part = builder(Part)
 
 
 def count_parts(text: str, *, use_16bit_ref: bool = False) -> int:
