@@ -5,12 +5,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from columba.storage import DeliveryState, Recipient, Store
+from columba.storage import DeliveryState, NewMessage, Recipient, Store
 from columba.storage.sms import QUOTA_DAY, QUOTA_MONTH, NewSms, SmsPreferences
 from tests.storage.conftest import Backend, backend
-from tests.storage.test_contract_delivery import message
 
 __all__ = ["backend"]
+
+
+def _im(cid: int, key: str) -> NewMessage:
+    """An IM from user 1 to user 2, the one an SMS leg may carry."""
+    return NewMessage(
+        conversation_id=cid,
+        sender_id=1,
+        recipients=(Recipient(user_id=2),),
+        content_type="text/plain",
+        body=key.encode(),
+        client_key=key,
+    )
 
 
 def _sms(key: str, *, sender: int = 1, segments: int = 1, route: str = "") -> NewSms:
@@ -114,9 +125,7 @@ def test_the_ims_status_follows_its_sms(backend: Backend) -> None:
 
     async def scenario(store: Store) -> None:
         cid = (await store.pair_conversation(1, 2)).conversation_id
-        stored = await store.store_messages(
-            [message(cid, f"k{n}", Recipient(user_id=2)) for n in range(3)]
-        )
+        stored = await store.store_messages([_im(cid, f"k{n}") for n in range(3)])
         items = [replace(_sms(f"s{n}"), message_id=m.message_id) for n, m in enumerate(stored)] + [
             _sms("no-im")
         ]
