@@ -69,3 +69,29 @@ def test_a_builder_makes_what_init_makes(x: int, y: int, label: str) -> None:
     assert built == Point(x=x, y=y, label=label)
     assert type(built) is Point
     assert builder(Point3)(x, y, label, 4) == Point3(x=x, y=y, label=label, z=4)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Unslotted:
+    x: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Checked:
+    x: int
+
+    def __post_init__(self) -> None:
+        if self.x < 0:
+            raise ValueError("negative")
+
+
+def test_a_field_that_is_not_a_slot_is_refused() -> None:
+    with pytest.raises(TypeError, match="not a slot"):
+        builder(Unslotted)
+
+
+def test_a_post_init_is_refused_unless_skipped_on_purpose() -> None:
+    with pytest.raises(TypeError, match="__post_init__"):
+        builder(Checked)
+    copy = builder(Checked, skip_post_init=True)(-1)  # a copy: the check is not run again
+    assert copy.x == -1

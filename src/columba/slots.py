@@ -15,6 +15,7 @@ it on first use (the message's ``headers``, through ``__getattr__``).
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,27 +24,28 @@ T = TypeVar("T")
 Setter = Callable[[Any, Any], None]
 
 
-def slot_setters(cls: type, *names: str) -> tuple[Setter, ...]:
+def slot_setters(cls: type, *names: str, skip_post_init: bool = False) -> tuple[Setter, ...]:
     """The slot setters of dataclass ``cls`` for ``names``, which must be all of its fields.
 
+    ``skip_post_init`` allows a class with a ``__post_init__``, for a caller that copies
+    objects which already passed it (the storage records crossing to the SQLite worker).
+
     Raises:
-        TypeError: ``names`` are not exactly the fields of ``cls``, or ``cls`` has a
-            ``__post_init__`` (these setters would skip it).
+        TypeError: ``names`` are not exactly the fields of ``cls``, a field is not a slot,
+            or ``cls`` has a ``__post_init__`` (these setters would skip it).
     """
     fields = {f.name for f in dataclasses.fields(cls)}
     if set(names) != fields or len(names) != len(fields):
         raise TypeError(f"{cls.__name__}: setters for {sorted(names)}, fields {sorted(fields)}")
-    if hasattr(cls, "__post_init__"):
+    if hasattr(cls, "__post_init__") and not skip_post_init:
         raise TypeError(f"{cls.__name__} has a __post_init__")
     setters: list[Setter] = []
     for name in names:
-        for klass in cls.__mro__:
-            descriptor = klass.__dict__.get(name)
-            if descriptor is not None:
-                setters.append(descriptor.__set__)
-                break
-        else:  # pragma: no cover - a slotted dataclass has a descriptor for every field
-            raise TypeError(f"{cls.__name__}.{name} has no slot")
+        owner = next((klass for klass in cls.__mro__ if name in klass.__dict__), object)
+        descriptor = owner.__dict__.get(name)
+        if not isinstance(descriptor, types.MemberDescriptorType):
+            raise TypeError(f"{cls.__name__}.{name} is not a slot")
+        setters.append(descriptor.__set__)
     return tuple(setters)
 
 
@@ -79,16 +81,17 @@ def replacer(cls: type[T], name: str) -> Callable[[T, Any], T]:
     return function
 
 
-def builder(cls: type[T]) -> Callable[..., T]:
+def builder(cls: type[T], *, skip_post_init: bool = False) -> Callable[..., T]:
     """A function of every field's value, positionally in field order, that makes the
-    object of ``cls`` as its ``__init__`` would with those values (no defaults, no
-    ``__post_init__``): generated straight-line code, one slot set per field.
+    object of ``cls`` as its ``__init__`` would with those values (no defaults):
+    generated straight-line code, one slot set per field. ``skip_post_init``: as
+    :func:`slot_setters` (the ``__post_init__`` is then not run).
 
     Raises:
         TypeError: as :func:`slot_setters`.
     """
     names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    setters = slot_setters(cls, *names)
+    setters = slot_setters(cls, *names, skip_post_init=skip_post_init)
     scope: dict[str, Any] = {"cls": cls, "new": object.__new__}
     arguments = ", ".join(f"v{index}" for index in range(len(names)))
     lines = [f"def build({arguments}):", "    obj = new(cls)"]

@@ -45,9 +45,9 @@ class Buffer:
 
     __slots__ = ("_data", "_pos")
 
-    def __init__(self, data: bytes = b"", start: int = 0) -> None:
+    def __init__(self, data: bytes = b"") -> None:
         self._data: bytes | bytearray = bytes(data) if data else bytearray()
-        self._pos = start
+        self._pos = 0
 
     @property
     def data(self) -> bytes:

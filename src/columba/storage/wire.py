@@ -20,8 +20,6 @@ from columba.slots import builder as _builder
 
 #: Each registered class's field names, in order.
 _NAMES: dict[type, tuple[str, ...]] = {}
-#: Each slotted class's slot setters (member descriptors), in field order.
-_SETTERS: dict[type, tuple[Any, ...] | None] = {}
 #: Each class's generated constructor (None: not all its fields are slots).
 _BUILDERS: dict[type, Callable[..., Any] | None] = {}
 _set = object.__setattr__
@@ -35,21 +33,6 @@ def _names(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _setters(cls: type) -> tuple[Any, ...] | None:
-    """The slot descriptors' ``__set__`` of ``cls``'s fields, or None (not all are slots)."""
-    if cls not in _SETTERS:
-        found: list[Any] = []
-        for name in _names(cls):
-            owner = next((k for k in cls.__mro__ if name in k.__dict__), object)
-            descriptor: Any = owner.__dict__.get(name)
-            if type(descriptor).__name__ != "member_descriptor":
-                _SETTERS[cls] = None
-                return None
-            found.append(descriptor.__set__)
-        _SETTERS[cls] = tuple(found)
-    return _SETTERS[cls]
-
-
 def rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     """The object of ``cls`` with these field values (what :func:`register`'s reducer names).
 
@@ -58,8 +41,10 @@ def rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     ``object.__setattr__``, which a frozen dataclass needs).
     """
     if cls not in _BUILDERS:
-        slotted = _setters(cls) is not None and not hasattr(cls, "__post_init__")
-        _BUILDERS[cls] = _builder(cls) if slotted else None
+        try:
+            _BUILDERS[cls] = _builder(cls, skip_post_init=True)
+        except TypeError:  # not every field is a slot
+            _BUILDERS[cls] = None
     build = _BUILDERS[cls]
     if build is not None:
         if len(values) != len(_names(cls)):
