@@ -225,6 +225,9 @@ class RawDevice(asyncio.Protocol):
         self.pair: Pair | None = None
         self.call_ids = itertools.count(1)
         self._waiting: dict[bytes, asyncio.Future[tuple[bytes, bytes]]] = {}
+        self._answers: dict[bytes, Callable[[bytes], None]] = {}
+        #: Writes made while a read is handled, sent together after it (one system call).
+        self._out: list[bytes] | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
     @classmethod
@@ -243,22 +246,41 @@ class RawDevice(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        replies = []
-        for head, body in split_messages(self.buffer):
-            if head.startswith(b"SIP-C/"):
-                self._response(head, body)
-            elif head.startswith(b"M "):
-                replies.append(ok_for(head))
-                if self.pair is not None:
-                    self.pair.received(body)
-            elif not head.startswith((b"BN ", b"A ")):
-                replies.append(ok_for(head))
+        self._out = replies = []
+        try:
+            for head, body in split_messages(self.buffer):
+                if head.startswith(b"SIP-C/"):
+                    self._response(head, body)
+                elif head.startswith(b"M "):
+                    replies.append(ok_for(head))
+                    if self.pair is not None:
+                        self.pair.received(body)
+                elif not head.startswith((b"BN ", b"A ")):
+                    replies.append(ok_for(head))
+        finally:
+            self._out = None
         if replies and self.transport is not None:
             self.transport.write(b"".join(replies))
+
+    def write(self, data: bytes) -> None:
+        """Send ``data``; while a read is handled, together with the rest written for it."""
+        if self._out is not None:
+            self._out.append(data)
+        elif self.transport is not None:
+            self.transport.write(data)
+
+    def expect(self, call_id: int, on_answer: Callable[[bytes], None]) -> None:
+        """Call ``on_answer`` with the head of the answer to ``call_id`` when it comes (a
+        callback, not a future: for load generators that keep a window full)."""
+        self._answers[str(call_id).encode()] = on_answer
 
     def _response(self, head: bytes, body: bytes) -> None:
         status = head[10:13]
         call_id = value(header_lines(head, b"I").get(b"I", b"I:"))
+        on_answer = self._answers.pop(call_id, None)
+        if on_answer is not None:
+            on_answer(head)
+            return
         future = self._waiting.pop(call_id, None)
         if future is not None:
             if not future.done():

@@ -85,3 +85,21 @@ def test_rfc1123_is_cached_per_second_only() -> None:
     assert outbound.rfc1123(first) == "Wed, 01 Jan 2020 00:00:00 GMT"
     assert outbound.rfc1123(first.replace(microsecond=999)) == "Wed, 01 Jan 2020 00:00:00 GMT"
     assert outbound.rfc1123(first.replace(second=1)) == "Wed, 01 Jan 2020 00:00:01 GMT"
+
+
+@pytest.mark.parametrize("body", ['<events><event type="SmsDelivered"/></events>', "你好", ""])
+@pytest.mark.parametrize("call_id", [None, "7"])
+def test_sipc_notification_wire_matches_the_serializer(body: str, call_id: str | None) -> None:
+    general, fast = _binding(), _binding()
+    general.presence_call_id = fast.presence_call_id = call_id
+    expected = serialize(
+        ensure_content_length(outbound.sipc_notification(general, "MessageStatus", body))
+    )
+    assert outbound.sipc_notification_wire(fast, "MessageStatus", body) == expected
+    # The CSeq counter moves the same way on both paths.
+    assert general.next_cseq() == fast.next_cseq()
+
+
+def test_sipc_notification_wire_leaves_other_shapes_to_the_general_path() -> None:
+    assert outbound.sipc_notification_wire(_binding(Dialect.SIP), "MessageStatus", "x") is None
+    assert outbound.sipc_notification_wire(_binding(), "Message\r\nStatus", "x") is None

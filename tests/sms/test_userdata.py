@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from columba.sms import esme as esme_module
 from columba.sms.errors import PduError
 from columba.sms.esme import Esme, EsmeConfig
 from columba.sms.framing import PduFramer
@@ -148,3 +149,18 @@ def test_the_esmes_submit_sm_is_with_part_of_its_template(
         assert esme._submit_sm("8613800000002", source, part) == expected
         quiet = replace(expected, registered_delivery=0)
         assert esme._submit_sm("8613800000002", source, part, 0) == quiet
+
+
+def test_concatenation_references_count_per_phone_and_only_recent_phones_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(esme_module, "REFERENCES_KEPT", 3)
+    esme = Esme(EsmeConfig(host="127.0.0.1", port=2775, system_id="c", password="p"))
+    first = esme._reference("a")
+    assert [esme._reference("a") for _ in range(3)] == [(first + n) % 256 for n in (1, 2, 3)]
+    for phone in "bc":
+        esme._reference(phone)
+    esme._reference("a")  # texted again: now the newest, so "b" is the one dropped
+    esme._reference("d")
+    assert list(esme._references) == ["c", "a", "d"]
+    assert esme._references["a"] % 256 == (first + 5) % 256

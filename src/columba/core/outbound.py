@@ -180,6 +180,27 @@ def sipc_notification(binding: Binding, event: str, body: str) -> Request:
     )
 
 
+def sipc_notification_wire(binding: Binding, event: str, body: str) -> bytes | None:
+    """The bytes ``serialize(ensure_content_length(sipc_notification(…)))`` gives, written
+    directly (the receipt path tells a sender of every SMS it sent). None for a device that is
+    not SIP-C, or a line break in the device's sid, the Call-ID or the event (the general path
+    writes those). ``tests/core/test_outbound.py`` checks the bytes against the general path.
+    """
+    if binding.dialect is not Dialect.SIPC:
+        return None
+    call_id = binding.presence_call_id or "1"
+    text = binding.sid + call_id + event
+    if "\n" in text or "\r" in text:
+        return None
+    data = body.encode()
+    length = f"L: {len(data)}\r\n" if data else ""
+    head = (
+        f"BN {binding.sid} SIP-C/4.0\r\nI: {call_id}\r\nQ: {binding.next_cseq()} BN\r\n"
+        f"N: {event}\r\n{length}\r\n"
+    )
+    return head.encode("utf-8", "surrogateescape") + data
+
+
 def attr(value: object) -> str:
     """An XML attribute value, quoted."""
     return quote_attr(value)

@@ -48,6 +48,10 @@ class DeviceLink(Protocol):
         """Send a response or a request that needs no answer."""
         ...
 
+    def send_bytes(self, data: bytes) -> None:
+        """Write a message already serialized (on a stream: with its length header)."""
+        ...
+
     async def request(self, request: Request, *, within: float) -> Response | None:
         """Send a request and wait for its final response; None on timeout or a lost link."""
         ...

@@ -484,35 +484,52 @@ class SmsBridge:
         """SMS whose receipts say delivered or failed (their IMs' statuses already moved with
         the receipts, in the store): tell the senders' devices."""
         for sms in finished:
-            if sms.sender_id and self._registry.bindings(sms.sender_id):
-                await self._tell_sender(sms, sms.state == "delivered")
+            if not sms.sender_id:
+                continue
+            bindings = self._registry.bindings(sms.sender_id)
+            if bindings and self._tell_sipc(sms, bindings):
+                await self._tell_sip(sms, bindings)
 
-    async def _tell_sender(self, sms: OutboxSms, is_delivered: bool) -> None:
-        kind = "SmsDelivered" if is_delivered else "SmsFailed"
+    def _tell_sipc(self, sms: OutboxSms, bindings: Sequence[Binding]) -> bool:
+        """Tell the sender's SIP-C devices (a ``BN``, written as bytes); True if SIP devices
+        remain to be told."""
+        kind = "SmsDelivered" if sms.state == "delivered" else "SmsFailed"
         body = (
             f'<events><event type="{kind}"><message id={outbound.attr(sms.message_id)}'
             f" to={outbound.attr('tel:+' + sms.destination)} state={outbound.attr(sms.detail)}"
             f' parts="{sms.segments}"/></event></events>'
         )
+        has_sip = False
+        for binding in bindings:
+            if binding.dialect is not Dialect.SIPC:
+                has_sip = True
+            elif binding.link.is_open:
+                wire = outbound.sipc_notification_wire(binding, "MessageStatus", body)
+                if wire is not None:
+                    binding.link.send_bytes(wire)
+                else:
+                    binding.link.send(outbound.sipc_notification(binding, "MessageStatus", body))
+        return has_sip and bool(sms.message_id)
+
+    async def _tell_sip(self, sms: OutboxSms, bindings: Sequence[Binding]) -> None:
+        """Tell the sender's SIP devices: a ``MESSAGE`` with an RFC 5438 IMDN body from the
+        recipient."""
         recipient_sid = sms.destination
         if sms.recipient_id:
             with contextlib.suppress(NotFound):
                 recipient_sid = (await self._account(sms.recipient_id)).sid
-        for binding in self._registry.bindings(sms.sender_id):
+        for binding in bindings:
             if binding.dialect is Dialect.SIPC:
-                await self._notify(
-                    binding, outbound.sipc_notification(binding, "MessageStatus", body)
-                )
-            elif sms.message_id:
-                note = outbound.InstantMessage(
-                    message_id=f"imdn-{sms.sms_id}",
-                    sender_sid=recipient_sid,
-                    content_type="message/imdn+xml",
-                    body=_imdn(sms.message_id, is_delivered).encode(),
-                    created_at=datetime.now(tz=UTC),
-                )
-                request = outbound.im_request(binding, note, domain=self.config.domain)
-                await self._notify(binding, request)
+                continue
+            note = outbound.InstantMessage(
+                message_id=f"imdn-{sms.sms_id}",
+                sender_sid=recipient_sid,
+                content_type="message/imdn+xml",
+                body=_imdn(sms.message_id, sms.state == "delivered").encode(),
+                created_at=datetime.now(tz=UTC),
+            )
+            request = outbound.im_request(binding, note, domain=self.config.domain)
+            await self._notify(binding, request)
 
 
 def _queued(item: NewSms, is_truncated: bool, outcome: tuple[int, int, int]) -> SmsQueued:

@@ -349,6 +349,9 @@ class ReceiptReceived:
     destination: str
 
 
+#: Phones whose next concatenation reference is remembered (the most recently texted).
+REFERENCES_KEPT = 65536
+
 #: An MO text: whole, or what arrived of it before it expired.
 IncomingMessage = Completed | Expired
 MessageCallback = Callable[[IncomingMessage], Awaitable[None]]
@@ -584,10 +587,18 @@ class Esme:
     def _reference(self, destination: str) -> int:
         """The next concatenation reference for ``destination`` (TS 23.040 §9.2.3.24.1):
         a counter per phone, from a random start so that a restarted node does not reuse
-        the references of the texts it sent just before."""
+        the references of the texts it sent just before. Only the phones texted most
+        recently keep a counter (:data:`REFERENCES_KEPT`); one texted again after it was
+        dropped starts from random again, as after a restart."""
         limit = 0x10000 if self.config.use_16bit_ref else 0x100
-        reference = self._references.get(destination, secrets.randbelow(limit)) % limit
-        self._references[destination] = reference + 1
+        references = self._references
+        reference = references.pop(destination, None)  # re-inserted last: the newest
+        if reference is None:
+            reference = secrets.randbelow(limit)
+            if len(references) >= REFERENCES_KEPT:
+                del references[next(iter(references))]  # the phone texted longest ago
+        reference %= limit
+        references[destination] = reference + 1
         return reference
 
     async def _connect_once(self, loop: asyncio.AbstractEventLoop) -> None:

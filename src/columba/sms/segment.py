@@ -15,6 +15,7 @@ Parts are cut only between characters, so a GSM escape sequence or a UTF-16 surr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -177,13 +178,17 @@ def part_limits(data_coding: int, *, use_16bit_ref: bool = False) -> tuple[int, 
     return MAX_UNITS_SINGLE, (USER_DATA_OCTETS - udh) // 2
 
 
+#: A character from U+D800 up (a surrogate, or beyond the simple one-unit case).
+_surrogate_or_above = re.compile("[\ud800-\U0010ffff]").search
+
+
 def _chunks(text: str, coding: DataCoding, *, use_16bit_ref: bool) -> list[str]:
     """Cut ``text`` between characters into pieces that each fit one part (greedily)."""
     single, per_part = part_limits(coding, use_16bit_ref=use_16bit_ref)
     # Fast path for the common short text: UCS-2 costs one unit per BMP character; a GSM
     # character costs at most two septets (an escape). Lone surrogates still go the slow way.
     if coding == DataCoding.UCS2 and len(text) <= single:
-        if max(map(ord, text), default=0) < 0xD800:
+        if _surrogate_or_above(text) is None:
             return [text]
     elif coding == DataCoding.DEFAULT and 2 * len(text) <= single:
         return [text]

@@ -20,8 +20,8 @@ from columba.slots import builder as _builder
 
 #: Each registered class's field names, in order.
 _NAMES: dict[type, tuple[str, ...]] = {}
-#: Each class's generated constructor (None: not all its fields are slots).
-_BUILDERS: dict[type, Callable[..., Any] | None] = {}
+#: Each class's constructor from field values in order.
+_BUILDERS: dict[type, Callable[..., Any]] = {}
 _set = object.__setattr__
 _new = object.__new__
 
@@ -36,24 +36,35 @@ def _names(cls: type) -> tuple[str, ...]:
 def rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     """The object of ``cls`` with these field values (what :func:`register`'s reducer names).
 
-    A slotted class's fields are set through their slot descriptors, by a constructor
-    generated once per class (``columba.slots.builder``: a third of the cost of
-    ``object.__setattr__``, which a frozen dataclass needs).
+    Raises:
+        TypeError: not as many values as ``cls`` has fields.
     """
-    if cls not in _BUILDERS:
-        try:
-            _BUILDERS[cls] = _builder(cls, skip_post_init=True)
-        except TypeError:  # not every field is a slot
-            _BUILDERS[cls] = None
-    build = _BUILDERS[cls]
-    if build is not None:
-        if len(values) != len(_names(cls)):
-            raise TypeError(f"{cls.__name__}: {len(values)} values for {len(_names(cls))} fields")
-        return build(*values)
-    obj: Any = _new(cls)
-    for name, value in zip(_names(cls), values, strict=True):
-        _set(obj, name, value)
-    return obj
+    build = _BUILDERS.get(cls)
+    if build is None:
+        build = _BUILDERS[cls] = _constructor(cls)
+    return build(*values)
+
+
+def _constructor(cls: type) -> Callable[..., Any]:
+    """A slotted class's fields are set through their slot descriptors, by a constructor
+    generated once per class (``columba.slots.builder``: a third of the cost of
+    ``object.__setattr__``, which a frozen dataclass needs); it takes exactly one value per
+    field. Other classes get theirs set one by one."""
+    try:
+        return _builder(cls, skip_post_init=True)
+    except TypeError:  # not every field is a slot
+        pass
+    names = _names(cls)
+
+    def build(*values: Any) -> Any:
+        if len(values) != len(names):
+            raise TypeError(f"{cls.__name__}: {len(values)} values for {len(names)} fields")
+        obj: Any = _new(cls)
+        for name, value in zip(names, values, strict=True):
+            _set(obj, name, value)
+        return obj
+
+    return build
 
 
 def register(*classes: type) -> None:
