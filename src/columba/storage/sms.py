@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
+from columba.slots import builder
 from columba.storage import delivery, wire
 from columba.storage.records import DeliveryState
 from columba.storage.sms_mo import MoRecord, finish_mo, take_mo
@@ -117,24 +118,36 @@ QUOTA_DAY = -1
 QUOTA_MONTH = -2
 
 
-def _outbox(row: Row) -> OutboxSms:
-    return OutboxSms(
-        sms_id=int(row[0]),
-        client_key=str(row[1]),
-        route=str(row[2]),
-        sender_id=int(row[3]),
-        recipient_id=int(row[4]),
-        message_id=str(row[5]),
-        source=str(row[6]),
-        destination=str(row[7]),
-        body=str(row[8]),
-        segments=int(row[9]),
-        state=str(row[10]),
-        delivered_parts=int(row[11]),
-        smsc_ids=tuple(i for i in str(row[12]).split(",") if i),
-        detail=str(row[13]),
-        created_at=int(row[14]),
+def _outbox(
+    row: Row,
+    state: str | None = None,
+    delivered_parts: int | None = None,
+    detail: str | None = None,
+) -> OutboxSms:
+    """The outbox row as a record; ``state``, ``delivered_parts`` and ``detail`` given: the
+    record with those changed (a receipt's or an expiry's outcome)."""
+    sms: OutboxSms = _new_outbox(  # every field, in field order (one per SMS and step)
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        int(row[3]),
+        int(row[4]),
+        str(row[5]),
+        str(row[6]),
+        str(row[7]),
+        str(row[8]),
+        int(row[9]),
+        str(row[10]) if state is None else state,
+        int(row[11]) if delivered_parts is None else delivered_parts,
+        tuple(i for i in str(row[12]).split(",") if i),
+        str(row[13]) if detail is None else detail,
+        int(row[14]),
     )
+    return sms
+
+
+#: ``OutboxSms(...)`` positionally (``columba.slots.builder``).
+_new_outbox = builder(OutboxSms)
 
 
 # -- operations -------------------------------------------------------------------------------
@@ -352,27 +365,30 @@ def apply_receipts(
     touched = sorted(set(delivered) | set(failures))
     if not touched:
         return [], unknown
-    before: dict[int, OutboxSms] = {}
+    before: dict[int, Row] = {}
     for marks, ids in in_lists(touched):
         rows = yield from fetch(
             f"SELECT {_OUTBOX_COLUMNS} FROM sms_outbox WHERE sms_id IN ({marks})", *ids
         )
-        before.update({int(row[0]): _outbox(row) for row in rows})
+        before.update({int(row[0]): row for row in rows})
     final: list[OutboxSms] = []
     updates: list[tuple[str, int, str, int, int]] = []
     for sms_id in touched:
-        sms = before.get(sms_id)
-        if sms is None or sms.state in ("delivered", "failed"):
+        row = before.get(sms_id)
+        if row is None:
             continue
-        parts = sms.delivered_parts + delivered.get(sms_id, 0)
-        state, detail = sms.state, sms.detail
+        was = str(row[10])  # the state
+        if was in ("delivered", "failed"):
+            continue
+        parts = int(row[11]) + delivered.get(sms_id, 0)
+        state, detail = was, str(row[13])
         if sms_id in failures:
             state, detail = "failed", failures[sms_id]
-        elif parts >= sms.segments:
+        elif parts >= int(row[9]):  # the segments
             state, detail = "delivered", "DELIVRD"
         updates.append((state, parts, detail, now, sms_id))
-        if state != sms.state:
-            final.append(replace(sms, state=state, delivered_parts=parts, detail=detail))
+        if state != was:
+            final.append(_outbox(row, state, parts, detail))
     yield from execute_many(
         "UPDATE sms_outbox SET state = ?, delivered_parts = ?, detail = ?, updated_at = ?"
         " WHERE sms_id = ?",
@@ -401,7 +417,7 @@ def expire_submitted(route: str, *, before: int, now: int) -> Op[list[OutboxSms]
         route,
         before,
     )
-    expired = [replace(_outbox(row), state="failed", detail="EXPIRED") for row in rows]
+    expired = [_outbox(row, state="failed", detail="EXPIRED") for row in rows]
     # The state is checked again: a receipt applied meanwhile (another node) wins.
     yield from execute_many(
         "UPDATE sms_outbox SET state = 'failed', detail = 'EXPIRED', updated_at = ?"
