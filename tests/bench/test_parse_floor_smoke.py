@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BENCH = REPO / "bench"
 CORPUS = Path(os.environ.get("COLUMBA_CORPUS") or REPO.parent / "shared" / "corpus")
 
 
 @pytest.fixture(scope="module")
-def floor() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.syspath_prepend(str(BENCH))  # it imports its sibling peers.py, as a script does
-        spec = importlib.util.spec_from_file_location(
-            "columba_bench_floor", BENCH / "parse_floor.py"
-        )
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        mp.setitem(sys.modules, spec.name, module)
-        spec.loader.exec_module(module)
-        yield module
+def floor(load_bench_script: Callable[[str], ModuleType]) -> ModuleType:
+    return load_bench_script("parse_floor.py")
 
 
 def _messages() -> list[bytes]:

@@ -7,20 +7,18 @@ exists are reported as unavailable, never as failures.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BENCH = REPO / "bench"
 CORPUS = Path(os.environ.get("COLUMBA_CORPUS") or REPO.parent / "shared" / "corpus")
 CONTENDERS = {"columba", "sippy", "sipmessage"}
 # One torture case per verdict, plus test.dat, which the manifest leaves unscored (n/a).
@@ -28,18 +26,8 @@ TORTURE = ("wsinv.dat", "clerr.dat", "insuf.dat", "test.dat")
 
 
 @pytest.fixture(scope="module")
-def bench() -> Iterator[ModuleType]:
-    with pytest.MonkeyPatch.context() as mp:
-        # bench/parse.py imports its sibling peers.py as a top-level module, the way it runs
-        # as a script (python bench/parse.py puts bench/ first on sys.path).
-        mp.syspath_prepend(str(BENCH))
-        spec = importlib.util.spec_from_file_location("columba_bench_parse", BENCH / "parse.py")
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        mp.setitem(sys.modules, spec.name, module)
-        spec.loader.exec_module(module)
-        yield module
+def bench(load_bench_script: Callable[[str], ModuleType]) -> ModuleType:
+    return load_bench_script("parse.py")
 
 
 @pytest.fixture
